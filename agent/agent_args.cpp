@@ -1,0 +1,69 @@
+#include "agent_args.h"
+
+#include <chrono>
+#include <iostream>
+
+#include "keyturn/json.h"
+
+namespace keyturn::agent {
+
+Result<AgentArgs> AgentArgs::parse(int argc, char** argv, int first, const ArgSpec& spec) {
+  AgentArgs a;
+  for (int i = first; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) return Result<AgentArgs>::fail("usage", "unexpected argument \"" + arg + "\"");
+    std::string name = arg.substr(2);
+    if (spec.flags.count(name)) {
+      a.flags_.insert(name);
+    } else if (spec.single.count(name)) {
+      if (i + 1 >= argc) return Result<AgentArgs>::fail("usage", "--" + name + " needs a value");
+      if (a.values_.count(name)) return Result<AgentArgs>::fail("usage", "--" + name + " is given twice");
+      a.values_[name].push_back(argv[++i]);
+    } else if (spec.multiple.count(name)) {
+      auto& v = a.values_[name];
+      while (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) v.push_back(argv[++i]);
+      if (v.empty()) return Result<AgentArgs>::fail("usage", "--" + name + " needs at least one value");
+    } else {
+      return Result<AgentArgs>::fail("usage", "unknown option \"" + arg + "\"");
+    }
+  }
+  return a;
+}
+
+std::optional<std::string> AgentArgs::get(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end() || it->second.empty()) return std::nullopt;
+  return it->second.front();
+}
+
+const std::vector<std::string>& AgentArgs::all(const std::string& name) const {
+  static const std::vector<std::string> kNone;
+  auto it = values_.find(name);
+  return it == values_.end() ? kNone : it->second;
+}
+
+Result<std::string> AgentArgs::require(const std::string& name) const {
+  auto v = get(name);
+  if (!v) return Result<std::string>::fail("usage", "--" + name + " is required");
+  return *v;
+}
+
+Result<std::int64_t> AgentArgs::now() const {
+  auto v = get("now");
+  if (!v) {
+    return static_cast<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  }
+  if (v->empty() || v->size() > 15 || v->find_first_not_of("0123456789") != std::string::npos)
+    return Result<std::int64_t>::fail("usage", "--now must be Unix seconds (a non-negative integer), got \"" + *v + "\"");
+  return static_cast<std::int64_t>(std::stoll(*v));
+}
+
+int usageError(const Error& e) {
+  std::cout << "{\"decision\":\"error\",\"reason\":" << json::quote(e.reason) << ",\"detail\":" << json::quote(e.detail)
+            << "}" << std::endl;
+  std::cerr << "keyturn-agent: " << e.detail << std::endl;
+  return 2;
+}
+
+}  // namespace keyturn::agent

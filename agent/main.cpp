@@ -1,0 +1,32 @@
+// keyturn-agent: wiring only. The decisions live in core/ (token gate, bundle verifier).
+#include <iostream>
+#include <string>
+
+#include "commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage:\n"
+    "  keyturn-agent trust init   --state DIR --bundle FILE [--expect-sha256 HEX] [--now T]\n"
+    "  keyturn-agent trust update --state DIR --bundle FILE... [--now T]\n"
+    "  keyturn-agent trust show   --state DIR\n"
+    "  keyturn-agent verify --state DIR --token FILE --facts FILE [--now T] [--consume]\n"
+    "\n"
+    "Every command prints one JSON line. Exit status: 0 accept, 1 reject, 2 usage or I/O error.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string command = argc > 1 ? argv[1] : "";
+  if (command == "trust") return keyturn::agent::trustCommand(argc, argv);
+  if (command == "verify") return keyturn::agent::verifyCommand(argc, argv);
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << (command.empty() ? "keyturn-agent: a command is required\n"
+                                : "keyturn-agent: unknown command \"" + command + "\"\n")
+            << kUsage;
+  return 2;
+}
