@@ -1,7 +1,7 @@
 #include "keyturn/json.h"
 
-#include <Poco/JSON/ParseHandler.h>
-#include <Poco/JSON/Parser.h>
+#include "json_reader.h"
+
 #include <Poco/JSON/Stringifier.h>
 
 #include <optional>
@@ -12,131 +12,13 @@
 namespace keyturn::json {
 namespace {
 
-struct StrictError {
-  std::string detail;
-};
-
-// Refuses what Poco's default handler lets through: duplicate member names, excess
-// depth, NUL characters and invalid UTF-8 in names and strings. Integers are stored as
-// Int64 so the schema helpers need to know one integer type only.
-class StrictHandler : public Poco::JSON::ParseHandler {
- public:
-  explicit StrictHandler(std::size_t maxDepth) : ParseHandler(true), maxDepth_(maxDepth) {}
-
-  void reset() override {
-    ParseHandler::reset();
-    keys_.clear();
-    depth_ = 0;
-  }
-  void startObject() override {
-    enter();
-    keys_.emplace_back();
-    ParseHandler::startObject();
-  }
-  void endObject() override {
-    keys_.pop_back();
-    --depth_;
-    ParseHandler::endObject();
-  }
-  void startArray() override {
-    enter();
-    ParseHandler::startArray();
-  }
-  void endArray() override {
-    --depth_;
-    ParseHandler::endArray();
-  }
-  void key(const std::string& k) override {
-    checkText(k, "member name");
-    if (!keys_.empty() && !keys_.back().insert(k).second)
-      throw StrictError{"duplicate member name \"" + k + "\""};
-    ParseHandler::key(k);
-  }
-  void value(const std::string& s) override {
-    checkText(s, "string");
-    scalar();
-    ParseHandler::value(s);
-  }
-  void value(int v) override {
-    scalar();
-    ParseHandler::value(static_cast<Poco::Int64>(v));
-  }
-  void value(unsigned v) override {
-    scalar();
-    ParseHandler::value(static_cast<Poco::Int64>(v));
-  }
-  void value(Poco::Int64 v) override {
-    scalar();
-    ParseHandler::value(v);
-  }
-  void value(Poco::UInt64 v) override {
-    scalar();
-    ParseHandler::value(v);
-  }
-  void value(double d) override {
-    scalar();
-    ParseHandler::value(d);
-  }
-  void value(bool b) override {
-    scalar();
-    ParseHandler::value(b);
-  }
-  void null() override {
-    scalar();
-    ParseHandler::null();
-  }
-
- private:
-  void enter() {
-    if (++depth_ > maxDepth_)
-      throw StrictError{"nesting deeper than " + std::to_string(maxDepth_) + " levels"};
-  }
-  // A scalar at the top level is depth 1; inside a container it adds one level.
-  void scalar() {
-    if (depth_ + 1 > maxDepth_)
-      throw StrictError{"nesting deeper than " + std::to_string(maxDepth_) + " levels"};
-  }
-  static void checkText(const std::string& s, const char* what) {
-    if (s.find('\0') != std::string::npos) throw StrictError{std::string(what) + " contains a NUL character"};
-    if (!validUtf8(s)) throw StrictError{std::string(what) + " is not valid UTF-8"};
-  }
-
-  std::size_t maxDepth_;
-  std::size_t depth_ = 0;
-  std::vector<std::set<std::string>> keys_;
-};
-
-// Lexical checks Poco cannot express: a BOM, raw NUL bytes, invalid UTF-8 anywhere, and
-// "-0" (the protocol allows no minus sign on integers, and Poco reads -0 as 0).
-std::string lexicalCheck(std::string_view text) {
-  if (text.size() >= 3 && static_cast<unsigned char>(text[0]) == 0xEF &&
-      static_cast<unsigned char>(text[1]) == 0xBB && static_cast<unsigned char>(text[2]) == 0xBF)
-    return "a byte order mark is not allowed";
-  if (text.find('\0') != std::string_view::npos) return "NUL byte in the document";
-  if (!validUtf8(text)) return "the document is not valid UTF-8";
-  bool inString = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (inString) {
-      if (c == '\\') ++i;
-      else if (c == '"') inString = false;
-    } else if (c == '"') {
-      inString = true;
-    } else if (c == '-' && i + 1 < text.size() && text[i + 1] == '0') {
-      char n = i + 2 < text.size() ? text[i + 2] : ' ';
-      if (n != '.' && n != 'e' && n != 'E') return "negative zero is not allowed";
-    }
-  }
-  return {};
-}
-
 std::string typeName(const Poco::Dynamic::Var& v) {
   if (v.isEmpty()) return "null";
   if (v.type() == typeid(Object::Ptr)) return "object";
   if (v.type() == typeid(Array::Ptr)) return "array";
   if (v.isString()) return "string";
   if (v.isBoolean()) return "boolean";
-  if (v.type() == typeid(double)) return "fraction";
+  if (v.type() == typeid(double)) return "number with a fraction, an exponent or over 64 bits";
   return "number";
 }
 
@@ -207,23 +89,10 @@ std::size_t codePoints(std::string_view utf8) {
 }
 
 Result<Poco::Dynamic::Var> parse(std::string_view text, std::size_t maxDepth) {
-  if (std::string lex = lexicalCheck(text); !lex.empty()) return Result<Poco::Dynamic::Var>::fail("malformed", "JSON: " + lex);
-  auto* strict = new StrictHandler(maxDepth);
-  Poco::JSON::Handler::Ptr handler(strict);
-  Poco::JSON::Parser parser(handler);
-  parser.setAllowComments(false);
-  parser.setAllowNullByte(false);
-  parser.setDepth(maxDepth + 1);  // our handler reports depth with a clearer message
-  try {
-    parser.parse(std::string(text));
-  } catch (const StrictError& e) {
-    return Result<Poco::Dynamic::Var>::fail("malformed", "JSON: " + e.detail);
-  } catch (const Poco::Exception& e) {
-    return Result<Poco::Dynamic::Var>::fail("malformed", "JSON: " + e.displayText());
-  } catch (const std::exception& e) {
-    return Result<Poco::Dynamic::Var>::fail("malformed", std::string("JSON: ") + e.what());
-  }
-  return strict->asVar();
+  JsonReader reader(text, maxDepth);
+  Poco::Dynamic::Var out;
+  if (!reader.read(out)) return Result<Poco::Dynamic::Var>::fail("malformed", "JSON: " + reader.error());
+  return out;
 }
 
 Result<Object::Ptr> parseObject(std::string_view text, std::size_t maxDepth) {

@@ -1,9 +1,8 @@
 #include "keyturn/lua_sandbox.h"
 
-#include <lua.hpp>
-
 #include <cstdlib>
 #include <initializer_list>
+#include <lua.hpp>
 #include <string_view>
 
 namespace keyturn {
@@ -14,8 +13,8 @@ constexpr int kHookEvery = 1000;  // VM instructions between two limit checks
 // Garbage left by earlier evaluations is collected once it passes this much.
 constexpr std::size_t kGarbageSlack = 4u * 1024u * 1024u;
 
-const char* const kBaseAllowed[] = {"assert",   "error",    "ipairs", "next", "pairs",
-                                    "select",   "tonumber", "tostring", "type"};
+const char* const kBaseAllowed[] = {"assert", "error",    "ipairs",   "next", "pairs",
+                                    "select", "tonumber", "tostring", "type"};
 
 }  // namespace
 
@@ -107,8 +106,8 @@ int LuaSandbox::boundedMove(lua_State* L) {
   LuaSandbox& s = of(L);
   if (e >= f) {
     auto count = static_cast<std::uint64_t>(e) - static_cast<std::uint64_t>(f) + 1;
-    std::uint64_t left = s.limits_.instructions > s.instructions_
-                             ? s.limits_.instructions - s.instructions_ : 0;
+    std::uint64_t left =
+        s.limits_.instructions > s.instructions_ ? s.limits_.instructions - s.instructions_ : 0;
     if (count > left) s.abort(L, &s.instructionMessage_);
     s.instructions_ += count;
   }
@@ -132,10 +131,9 @@ int LuaSandbox::proxyPairs(lua_State* L) {
 LuaSandbox::LuaSandbox(const PolicyLimits& limits) : limits_(limits) {
   instructionMessage_ =
       "policy instruction limit (" + std::to_string(limits.instructions) + ") exceeded";
-  timeMessage_ =
-      "policy time limit (" + std::to_string(limits.wallTime.count()) + " ms) exceeded";
-  memoryMessage_ = "policy memory limit (" + std::to_string(limits.memoryBytes) +
-                   " bytes) exceeded";
+  timeMessage_ = "policy time limit (" + std::to_string(limits.wallTime.count()) + " ms) exceeded";
+  memoryMessage_ =
+      "policy memory limit (" + std::to_string(limits.memoryBytes) + " bytes) exceeded";
   L_ = lua_newstate(&LuaSandbox::allocate, this);
   if (L_ == nullptr) std::abort();
   luaL_requiref(L_, LUA_GNAME, luaopen_base, 1);
@@ -161,8 +159,8 @@ LuaSandbox::~LuaSandbox() {
 void LuaSandbox::pushReadOnly(int libIndex) {
   lua_State* L = L_;
   libIndex = lua_absindex(L, libIndex);
-  lua_newtable(L);                     // proxy
-  lua_createtable(L, 0, 4);            // its metatable
+  lua_newtable(L);           // proxy
+  lua_createtable(L, 0, 4);  // its metatable
   lua_pushvalue(L, libIndex);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, &LuaSandbox::readOnlyError);
@@ -200,7 +198,8 @@ void LuaSandbox::buildTemplate() {
     lua_pushnil(L);
     while (lua_next(L, real) != 0) {
       bool dropped = false;
-      for (const char* d : lib.drop) dropped = dropped || std::string_view(lua_tostring(L, -2)) == d;
+      for (const char* d : lib.drop)
+        dropped = dropped || std::string_view(lua_tostring(L, -2)) == d;
       if (dropped) {
         lua_pop(L, 1);
         continue;

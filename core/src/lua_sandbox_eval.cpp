@@ -1,7 +1,6 @@
 // LuaSandbox, second half: loading a policy, building `req` and `device`, running
 // `evaluate` and reading what it returned (PROTOCOL.md section 6).
 #include <lua.hpp>
-
 #include <string_view>
 
 #include "keyturn/lua_sandbox.h"
@@ -43,10 +42,18 @@ void pushValue(lua_State* L, policywire::Reader& r) {
   using namespace policywire;
   luaL_checkstack(L, 4, "params nested too deeply");
   switch (r.u8()) {
-    case kFalse: lua_pushboolean(L, 0); break;
-    case kTrue: lua_pushboolean(L, 1); break;
-    case kInteger: lua_pushinteger(L, static_cast<lua_Integer>(r.i64())); break;
-    case kNumber: lua_pushnumber(L, r.f64()); break;
+    case kFalse:
+      lua_pushboolean(L, 0);
+      break;
+    case kTrue:
+      lua_pushboolean(L, 1);
+      break;
+    case kInteger:
+      lua_pushinteger(L, static_cast<lua_Integer>(r.i64()));
+      break;
+    case kNumber:
+      lua_pushnumber(L, r.f64());
+      break;
     case kString: {
       auto s = r.str();
       lua_pushlstring(L, s.data(), s.size());
@@ -72,7 +79,9 @@ void pushValue(lua_State* L, policywire::Reader& r) {
       }
       break;
     }
-    default: lua_pushnil(L); break;
+    default:
+      lua_pushnil(L);
+      break;
   }
 }
 
@@ -129,8 +138,7 @@ int LuaSandbox::runLoad(lua_State* L) {
   for (lua_Unsigned i = 1; i <= n; ++i) {
     if (lua_rawgeti(L, actions, static_cast<lua_Integer>(i)) != LUA_TSTRING ||
         !validActionPattern(lua_tostring(L, -1))) {
-      *c->error = "actions[" + std::to_string(i) +
-                  "] must be an action name or \"prefix.*\"";
+      *c->error = "actions[" + std::to_string(i) + "] must be an action name or \"prefix.*\"";
       return 0;
     }
     c->info->actions.emplace_back(lua_tostring(L, -1));

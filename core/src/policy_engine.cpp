@@ -66,9 +66,7 @@ Result<std::string> encodeParams(const std::string& paramsJson) {
   return w.take();
 }
 
-std::string describe(const PolicyOutcome& o) {
-  return "policy " + o.policy + " (" + o.file + ")";
-}
+std::string describe(const PolicyOutcome& o) { return "policy " + o.policy + " (" + o.file + ")"; }
 
 }  // namespace
 
@@ -103,8 +101,7 @@ class PolicyEngine::Impl {
   std::mutex mu_;
 };
 
-PolicyDecision PolicyEngine::Impl::evaluate(const PolicyRequest& req,
-                                            const DeviceFacts& device) {
+PolicyDecision PolicyEngine::Impl::evaluate(const PolicyRequest& req, const DeviceFacts& device) {
   PolicyDecision d;
   std::vector<std::uint32_t> matching;
   for (std::size_t i = 0; i < infos_.size(); ++i) {
@@ -127,7 +124,7 @@ PolicyDecision PolicyEngine::Impl::evaluate(const PolicyRequest& req,
   std::vector<PolicyOutcome> outcomes;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!worker_.alive()) {  // killed at a limit or died: fork a fresh one
+    if (!worker_.alive()) {              // killed at a limit or died: fork a fresh one
       auto restarted = worker_.start();  // same sources, so the same infos_
       if (!restarted) {
         d.status = restarted.status();
@@ -168,14 +165,15 @@ PolicyDecision PolicyEngine::Impl::evaluate(const PolicyRequest& req,
       d.requirements.push_back(Requirement{o.group, o.approvals, o.policy});
   }
   if (firstDeny != nullptr) {
-    d.status = Status::fail("policy_denied", describe(*firstDeny) + " denied: " + firstDeny->message);
+    d.status =
+        Status::fail("policy_denied", describe(*firstDeny) + " denied: " + firstDeny->message);
     d.requirements.clear();
   }
   return d;
 }
 
 Result<std::unique_ptr<PolicyEngine>> PolicyEngine::load(std::vector<PolicySource> sources,
-                                                          PolicyLimits limits) {
+                                                         PolicyLimits limits) {
   // Checked before any Lua sees the bytes: bytecode is refused outright (spec 3).
   for (const auto& src : sources) {
     if (src.source.compare(0, 4, "\x1bLua") == 0)

@@ -67,10 +67,19 @@ std::string_view Reader::value(int depth) {
   std::size_t start = pos_;
   if (depth > 64) ok_ = false;
   switch (u8()) {
-    case kNull: case kFalse: case kTrue: break;
-    case kInteger: i64(); break;
-    case kNumber: f64(); break;
-    case kString: str(); break;
+    case kNull:
+    case kFalse:
+    case kTrue:
+      break;
+    case kInteger:
+      i64();
+      break;
+    case kNumber:
+      f64();
+      break;
+    case kString:
+      str();
+      break;
     case kArray:
       for (std::uint32_t n = u32(); ok_ && n > 0; --n) value(depth + 1);
       break;
@@ -80,7 +89,8 @@ std::string_view Reader::value(int depth) {
         value(depth + 1);
       }
       break;
-    default: ok_ = false;
+    default:
+      ok_ = false;
   }
   if (!ok_) return {};
   return data_.substr(start, pos_ - start);
@@ -101,8 +111,7 @@ void readList(Reader& r, std::vector<std::string>& items) {
 }  // namespace
 
 std::string encodeEvalRequest(const PolicyRequest& req, const DeviceFacts& device,
-                              std::string_view params,
-                              const std::vector<std::uint32_t>& policies) {
+                              std::string_view params, const std::vector<std::uint32_t>& policies) {
   Writer w;
   w.str(req.id);
   w.str(req.action);
@@ -194,8 +203,7 @@ std::string encodeLoadReport(bool ok, const PolicyInfo& info, std::string_view e
   return w.take();
 }
 
-bool decodeLoadReport(std::string_view frame, bool& ok, PolicyInfo& info,
-                      std::string& error) {
+bool decodeLoadReport(std::string_view frame, bool& ok, PolicyInfo& info, std::string& error) {
   Reader r(frame);
   ok = r.u8() == 1;
   info.name = r.str();

@@ -99,7 +99,10 @@ void PolicyWorker::stop() {
 bool PolicyWorker::alive() {
   if (pid_ <= 0 || fd_ < 0) return false;
   int status = 0;
-  if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // it died (e.g. PDEATHSIG): reaped
+  pid_t r = ::waitpid(pid_, &status, WNOHANG);
+  // It died (e.g. PDEATHSIG) and is now reaped, or SIGCHLD is ignored and it was
+  // reaped for us (ECHILD): either way it is gone.
+  if (r == pid_ || (r < 0 && errno == ECHILD)) {
     pid_ = -1;
     stop();
     return false;
@@ -163,8 +166,7 @@ Result<std::vector<PolicyInfo>> PolicyWorker::start() {
   for (const auto& src : sources_) {
     auto deadline = std::chrono::steady_clock::now() + limits_.wallTime + kLoadGrace;
     auto frame = receive(deadline, "policy " + src.name + " does not load: policy time limit (" +
-                                       std::to_string(limits_.wallTime.count()) +
-                                       " ms) exceeded");
+                                       std::to_string(limits_.wallTime.count()) + " ms) exceeded");
     if (!frame) return frame.error();
     bool ok = false;
     PolicyInfo info;
@@ -183,8 +185,7 @@ Result<std::vector<PolicyInfo>> PolicyWorker::start() {
   return infos;
 }
 
-Result<std::string> PolicyWorker::call(const std::string& frame,
-                                       std::chrono::milliseconds timeout,
+Result<std::string> PolicyWorker::call(const std::string& frame, std::chrono::milliseconds timeout,
                                        const std::string& timeoutDetail) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   if (fd_ < 0 || !sendFrame(fd_, frame)) {

@@ -1,27 +1,28 @@
 // The policy engine's decisions (PROTOCOL.md section 6): what a policy sees, what it
 // may return, how the outcomes of several policies combine, and what fails at load.
-#include <catch2/catch.hpp>
+#include "keyturn/policy_engine.h"
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <thread>
-
-#include "keyturn/policy_engine.h"
 
 using Catch::Matchers::Contains;
 using keyturn::DeviceFacts;
+using keyturn::policyActionMatches;
 using keyturn::PolicyDecision;
 using keyturn::PolicyEngine;
 using keyturn::PolicyOutcome;
 using keyturn::PolicyRequest;
 using keyturn::PolicySource;
-using keyturn::policyActionMatches;
 
 namespace {
 
 PolicySource policy(const std::string& file, const std::string& name, const std::string& actions,
                     const std::string& body) {
-  return {file, "return { name = '" + name + "', actions = { " + actions + " },\n"
-                "  evaluate = function(req, device)\n" + body + "\n  end }\n"};
+  return {file, "return { name = '" + name + "', actions = { " + actions +
+                    " },\n"
+                    "  evaluate = function(req, device)\n" +
+                    body + "\n  end }\n"};
 }
 
 std::unique_ptr<PolicyEngine> mustLoad(std::vector<PolicySource> sources) {
@@ -60,8 +61,9 @@ TEST_CASE("action patterns match exactly or by prefix.* at any depth") {
 }
 
 TEST_CASE("only policies whose actions match are evaluated, prefix.* included") {
-  auto engine = mustLoad({policy("d.lua", "d", "'device.*'", "return { approvals = 1, group = 'dev' }"),
-                          policy("s.lua", "s", "'script.run'", "return { approvals = 2, group = 'scr' }")});
+  auto engine =
+      mustLoad({policy("d.lua", "d", "'device.*'", "return { approvals = 1, group = 'dev' }"),
+                policy("s.lua", "s", "'script.run'", "return { approvals = 2, group = 'scr' }")});
   PolicyDecision d = engine->evaluate(request("device.disk.erase"), {});
   REQUIRE(d.status.isOk());
   REQUIRE(d.outcomes.size() == 1);
@@ -91,7 +93,8 @@ TEST_CASE("evaluate returning nil leaves the action unprotected") {
 }
 
 TEST_CASE("a requirement of zero approvals is an outcome but not a requirement") {
-  auto engine = mustLoad({policy("d.lua", "d", "'device.lock'", "return { approvals = 0, group = 'g' }")});
+  auto engine =
+      mustLoad({policy("d.lua", "d", "'device.lock'", "return { approvals = 0, group = 'g' }")});
   PolicyDecision d = engine->evaluate(request("device.lock"), {});
   CHECK(d.status.isOk());
   CHECK(d.requirements.empty());
@@ -101,9 +104,11 @@ TEST_CASE("a requirement of zero approvals is an outcome but not a requirement")
 }
 
 TEST_CASE("requirements of several policies must each be met, in bundle order") {
-  auto engine = mustLoad({policy("a.lua", "a", "'device.wipe'", "return { approvals = 1, group = 'device-approvers' }"),
-                          policy("b.lua", "b", "'device.*'", "return nil"),
-                          policy("c.lua", "c", "'device.*'", "return { approvals = 2, group = 'maa-admins' }")});
+  auto engine = mustLoad(
+      {policy("a.lua", "a", "'device.wipe'",
+              "return { approvals = 1, group = 'device-approvers' }"),
+       policy("b.lua", "b", "'device.*'", "return nil"),
+       policy("c.lua", "c", "'device.*'", "return { approvals = 2, group = 'maa-admins' }")});
   PolicyDecision d = engine->evaluate(request("device.wipe"), {});
   REQUIRE(d.status.isOk());
   REQUIRE(d.outcomes.size() == 3);
@@ -119,9 +124,10 @@ TEST_CASE("requirements of several policies must each be met, in bundle order") 
 }
 
 TEST_CASE("a deny beats every requirement and names the policy and its reason") {
-  auto engine = mustLoad({policy("a.lua", "a", "'device.wipe'", "return { approvals = 1, group = 'g' }"),
-                          policy("b.lua", "office-hours", "'device.wipe'", "return { deny = 'outside office hours' }"),
-                          policy("c.lua", "c", "'device.wipe'", "return { deny = 'second' }")});
+  auto engine = mustLoad(
+      {policy("a.lua", "a", "'device.wipe'", "return { approvals = 1, group = 'g' }"),
+       policy("b.lua", "office-hours", "'device.wipe'", "return { deny = 'outside office hours' }"),
+       policy("c.lua", "c", "'device.wipe'", "return { deny = 'second' }")});
   PolicyDecision d = engine->evaluate(request("device.wipe"), {});
   CHECK(d.status.reason() == "policy_denied");
   CHECK_THAT(d.status.detail(), Contains("office-hours"));
@@ -180,8 +186,8 @@ TEST_CASE("req and device carry exactly the fields the spec names") {
       tostring(device.groups['corp']), device.tags['site'],
     }
     return { deny = table.concat(f, '|') })")});
-  PolicyRequest r = request("device.wipe",
-                            R"({"mode":"full","n":3,"list":[1,2.5],"obj":{"k":true},"missing":null})");
+  PolicyRequest r = request(
+      "device.wipe", R"({"mode":"full","n":3,"list":[1,2.5],"obj":{"k":true},"missing":null})");
   r.id = "r-9";
   r.requesterId = "bob";
   r.requesterGroups = {"g1", "g2"};
@@ -199,9 +205,10 @@ TEST_CASE("req and device carry exactly the fields the spec names") {
   dev.tags = {{"site", "berlin"}};
   PolicyDecision d = engine->evaluate(r, dev);
   CHECK(d.status.reason() == "policy_denied");
-  CHECK_THAT(d.status.detail(),
-             Contains("denied: r-9|device.wipe|full|3|integer|2.5|true|nil|bob|true|nil|lost laptop|"
-                      "12|100|200|150|dev-1|personal|linux|12|true|berlin"));
+  CHECK_THAT(
+      d.status.detail(),
+      Contains("denied: r-9|device.wipe|full|3|integer|2.5|true|nil|bob|true|nil|lost laptop|"
+               "12|100|200|150|dev-1|personal|linux|12|true|berlin"));
 }
 
 TEST_CASE("missing device facts are unknown, empty strings or empty tables") {
@@ -221,30 +228,33 @@ TEST_CASE("params that are not a JSON object are a policy_error") {
 }
 
 TEST_CASE("a global set in one evaluation is nil in the next") {
-  auto engine = mustLoad({policy("p.lua", "p", "'device.wipe'",
-                                 "if leaked ~= nil or counter ~= nil then return { deny = 'leaked' } end\n"
-                                 "leaked = true\n"
-                                 "return nil")});
-  engine = mustLoad({{"p.lua", "counter = (counter or 0) + 1\n"
-                               "return { name = 'p', actions = { 'device.wipe' },\n"
-                               "  evaluate = function(req, device)\n"
-                               "    if leaked ~= nil or counter ~= 1 then return { deny = 'leaked' } end\n"
-                               "    leaked = true\n"
-                               "    return nil\n"
-                               "  end }"}});
+  auto engine =
+      mustLoad({policy("p.lua", "p", "'device.wipe'",
+                       "if leaked ~= nil or counter ~= nil then return { deny = 'leaked' } end\n"
+                       "leaked = true\n"
+                       "return nil")});
+  engine = mustLoad({{"p.lua",
+                      "counter = (counter or 0) + 1\n"
+                      "return { name = 'p', actions = { 'device.wipe' },\n"
+                      "  evaluate = function(req, device)\n"
+                      "    if leaked ~= nil or counter ~= 1 then return { deny = 'leaked' } end\n"
+                      "    leaked = true\n"
+                      "    return nil\n"
+                      "  end }"}});
   for (int i = 0; i < 3; ++i) CHECK(engine->evaluate(request("device.wipe"), {}).status.isOk());
 }
 
 TEST_CASE("a policy that changes req or device does not change what the next policy sees") {
-  auto engine = mustLoad({policy("a.lua", "a", "'device.wipe'",
-                                 "req.action = 'x'; req.requester.groups['break-glass'] = true\n"
-                                 "device.ownership = 'corporate'; req.params.mode = 'none'\n"
-                                 "return nil"),
-                          policy("b.lua", "b", "'device.wipe'",
-                                 "if req.action ~= 'device.wipe' or req.requester.groups['break-glass']\n"
-                                 "  or device.ownership ~= 'personal' or req.params.mode ~= 'full' then\n"
-                                 "  return { deny = 'saw a change' } end\n"
-                                 "return { approvals = 1, group = 'g' }")});
+  auto engine =
+      mustLoad({policy("a.lua", "a", "'device.wipe'",
+                       "req.action = 'x'; req.requester.groups['break-glass'] = true\n"
+                       "device.ownership = 'corporate'; req.params.mode = 'none'\n"
+                       "return nil"),
+                policy("b.lua", "b", "'device.wipe'",
+                       "if req.action ~= 'device.wipe' or req.requester.groups['break-glass']\n"
+                       "  or device.ownership ~= 'personal' or req.params.mode ~= 'full' then\n"
+                       "  return { deny = 'saw a change' } end\n"
+                       "return { approvals = 1, group = 'g' }")});
   DeviceFacts dev;
   dev.ownership = "personal";
   PolicyDecision d = engine->evaluate(request("device.wipe", R"({"mode":"full"})"), dev);
@@ -273,10 +283,13 @@ TEST_CASE("a policy without name, actions or evaluate fails the load") {
       {"return 5", "returns a number, not a table"},
       {"return nil", "returns a nil, not a table"},
       {"return { actions = { 'a' }, evaluate = function() end }", "no non-empty string 'name'"},
-      {"return { name = '', actions = { 'a' }, evaluate = function() end }", "no non-empty string 'name'"},
+      {"return { name = '', actions = { 'a' }, evaluate = function() end }",
+       "no non-empty string 'name'"},
       {"return { name = 'n', evaluate = function() end }", "no table 'actions'"},
-      {"return { name = 'n', actions = {}, evaluate = function() end }", "non-empty array of strings"},
-      {"return { name = 'n', actions = { x = 'a' }, evaluate = function() end }", "non-empty array of strings"},
+      {"return { name = 'n', actions = {}, evaluate = function() end }",
+       "non-empty array of strings"},
+      {"return { name = 'n', actions = { x = 'a' }, evaluate = function() end }",
+       "non-empty array of strings"},
       {"return { name = 'n', actions = { 1 }, evaluate = function() end }", "actions[1] must be"},
       {"return { name = 'n', actions = { '*' }, evaluate = function() end }", "actions[1] must be"},
       {"return { name = 'n', actions = { 'a' } }", "no function 'evaluate'"},
@@ -292,7 +305,8 @@ TEST_CASE("a policy without name, actions or evaluate fails the load") {
 TEST_CASE("a policy that loops forever at top level fails the load") {
   auto e = loadError("while true do end");
   CHECK(e.reason == "policy_error");
-  CHECK_THAT(e.detail, Contains("bad.lua does not load: policy instruction limit (1000000) exceeded"));
+  CHECK_THAT(e.detail,
+             Contains("bad.lua does not load: policy instruction limit (1000000) exceeded"));
 }
 
 TEST_CASE("a policy that hangs in C at top level fails the load when the worker is killed") {
@@ -306,7 +320,8 @@ TEST_CASE("a policy that hangs in C at top level fails the load when the worker 
 }
 
 TEST_CASE("the first source that does not load is named even after good ones") {
-  auto e = PolicyEngine::load({policy("good.lua", "g", "'a'", "return nil"), {"bad.lua", "return 1"}});
+  auto e =
+      PolicyEngine::load({policy("good.lua", "g", "'a'", "return nil"), {"bad.lua", "return 1"}});
   REQUIRE_FALSE(e.isOk());
   CHECK_THAT(e.detail(), Contains("bad.lua"));
 }
@@ -335,4 +350,16 @@ TEST_CASE("concurrent evaluations are serialised and all answered") {
   }
   for (auto& th : threads) th.join();
   CHECK(good == 200);
+}
+
+TEST_CASE("the read-only library tables can still be read, iterated and used as methods") {
+  auto engine = mustLoad({policy("p.lua", "p", "'device.wipe'", R"(
+    local n = 0
+    for k, v in pairs(string) do n = n + 1 end
+    local parts = { tostring(n > 10), tostring(string.dump), ('ab'):upper(), ('x'):rep(3, '-'),
+                    tostring(math.maxinteger > 0), tostring(math.random), utf8.char(72, 105),
+                    table.concat(table.move({ 1, 2 }, 1, 2, 1, {}), ',') }
+    return { deny = table.concat(parts, ' ') })")});
+  PolicyDecision d = engine->evaluate(request("device.wipe"), {});
+  CHECK_THAT(d.status.detail(), Contains("denied: true nil AB x-x-x true nil Hi 1,2"));
 }

@@ -18,8 +18,10 @@ namespace {
 
 // A policy for device.wipe whose evaluate body is `body`.
 PolicySource policyWith(const std::string& body, const std::string& file = "escape.lua") {
-  return {file, "return { name = 'escape', actions = { 'device.wipe' },\n"
-                "  evaluate = function(req, device)\n" + body + "\n  end }\n"};
+  return {file,
+          "return { name = 'escape', actions = { 'device.wipe' },\n"
+          "  evaluate = function(req, device)\n" +
+              body + "\n  end }\n"};
 }
 
 std::unique_ptr<PolicyEngine> engineFor(const std::string& body) {
@@ -63,7 +65,8 @@ TEST_CASE("load is not available, so bytecode cannot be loaded at run time") {
 }
 
 TEST_CASE("loadfile is not available") {
-  expectRefused("return loadfile('/etc/passwd')", "attempt to call a nil value (global 'loadfile')");
+  expectRefused("return loadfile('/etc/passwd')",
+                "attempt to call a nil value (global 'loadfile')");
 }
 
 TEST_CASE("dofile is not available") {
@@ -106,9 +109,10 @@ TEST_CASE("getmetatable is not available, so the string metatable cannot be reac
 TEST_CASE("the string metatable cannot be tampered with through string indexing") {
   // ("").__index reads the restricted string table, which has no such field; writing
   // through it hits the read-only proxy.
-  expectRefused("if ('').__index ~= nil then return { deny = 'reached' } end\n"
-                "string.__index = { dump = function() end }",
-                "attempt to modify a read-only library table");
+  expectRefused(
+      "if ('').__index ~= nil then return { deny = 'reached' } end\n"
+      "string.__index = { dump = function() end }",
+      "attempt to modify a read-only library table");
 }
 
 TEST_CASE("setmetatable is not available") {
@@ -146,18 +150,19 @@ TEST_CASE("math.random and math.randomseed are not available") {
 }
 
 TEST_CASE("only the documented globals exist in a policy's environment") {
-  PolicyDecision d = run(
-      "local names = {}\n"
-      "for k in pairs(_ENV) do names[#names + 1] = k end\n"
-      "table.sort(names)\n"
-      "return { deny = table.concat(names, ' ') }");
+  PolicyDecision d =
+      run("local names = {}\n"
+          "for k in pairs(_ENV) do names[#names + 1] = k end\n"
+          "table.sort(names)\n"
+          "return { deny = table.concat(names, ' ') }");
   CHECK(d.status.reason() == "policy_denied");
   CHECK_THAT(d.status.detail(),
              Contains("denied: assert error ipairs math next pairs pcall select string table "
                       "tonumber tostring type utf8"));
 }
 
-TEST_CASE("library tables are read-only and a change attempt is not visible to the next evaluation") {
+TEST_CASE(
+    "library tables are read-only and a change attempt is not visible to the next evaluation") {
   auto engine = engineFor(
       "if req.params.target == 'string' then string.upper = function() return 'x' end end\n"
       "if req.params.target == 'table' then table.insert = nil end\n"
@@ -182,23 +187,26 @@ TEST_CASE("an infinite loop is stopped by the instruction limit") {
 }
 
 TEST_CASE("an infinite loop inside pcall is still a policy_error") {
-  expectRefused("local ok = pcall(function() while true do end end)\n"
-                "return nil",
-                "policy instruction limit (1000000) exceeded");
+  expectRefused(
+      "local ok = pcall(function() while true do end end)\n"
+      "return nil",
+      "policy instruction limit (1000000) exceeded");
   expectRefused("while true do pcall(function() while true do end end) end",
                 "policy instruction limit (1000000) exceeded");
 }
 
 TEST_CASE("a limit hit cannot be hidden by an error object or a nested pcall") {
-  expectRefused("local ok, e = pcall(pcall, function() while true do end end)\n"
-                "if not ok then error({}) end\n"
-                "return nil",
-                "policy instruction limit (1000000) exceeded");
+  expectRefused(
+      "local ok, e = pcall(pcall, function() while true do end end)\n"
+      "if not ok then error({}) end\n"
+      "return nil",
+      "policy instruction limit (1000000) exceeded");
 }
 
 TEST_CASE("string.rep of an empty string a huge number of times returns at once") {
-  PolicyDecision d = run("local s = string.rep('', 1 << 62)\n"
-                         "return { approvals = #s + 1, group = 'g' }");
+  PolicyDecision d =
+      run("local s = string.rep('', 1 << 62)\n"
+          "return { approvals = #s + 1, group = 'g' }");
   REQUIRE(d.status.isOk());
   REQUIRE(d.requirements.size() == 1);
   CHECK(d.requirements[0].approvals == 1);
@@ -214,18 +222,20 @@ TEST_CASE("a string.rep bomb is stopped by the memory limit, also inside pcall")
 }
 
 TEST_CASE("a memory bomb by table growth is stopped by the memory limit") {
-  expectRefused("local t = {}\n"
-                "for i = 1, 64 do t[i] = table.pack(table.unpack({}, 1, 200000)) end\n"
-                "return nil",
-                "policy memory limit (16777216 bytes) exceeded");
+  expectRefused(
+      "local t = {}\n"
+      "for i = 1, 64 do t[i] = table.pack(table.unpack({}, 1, 200000)) end\n"
+      "return nil",
+      "policy memory limit (16777216 bytes) exceeded");
 }
 
 TEST_CASE("a memory bomb caught by pcall is still a policy_error") {
-  expectRefused("local ok = pcall(function()\n"
-                "  local t = {} for i = 1, 64 do t[i] = table.pack(table.unpack({}, 1, 200000)) end\n"
-                "end)\n"
-                "return nil",
-                "policy memory limit (16777216 bytes) exceeded");
+  expectRefused(
+      "local ok = pcall(function()\n"
+      "  local t = {} for i = 1, 64 do t[i] = table.pack(table.unpack({}, 1, 200000)) end\n"
+      "end)\n"
+      "return nil",
+      "policy memory limit (16777216 bytes) exceeded");
 }
 
 TEST_CASE("deep recursion is a policy_error") {

@@ -1,11 +1,13 @@
-// Strict JSON reading (PROTOCOL.md section 2) on top of Poco JSON, and the small
+// Strict JSON reading (PROTOCOL.md section 2) into Poco JSON values, and the small
 // schema helpers every signed object is validated with.
 //
-// Poco's default handler silently keeps the last of two duplicate member names; the
-// reader here refuses them, and also refuses a BOM, invalid UTF-8, NUL characters,
-// nesting deeper than the limit (the outermost value is depth 1) and "-0". Integers
-// are kept as Int64 (UInt64 above INT64_MAX) and fractions as double, so the schema
-// helpers can tell a plain integer literal from anything else.
+// The reader is RFC 8259 JSON and nothing more: it refuses duplicate member names (which
+// Poco's own parser silently resolves to the last one), a BOM, invalid UTF-8, lone
+// surrogate escapes, NUL characters, control characters in strings, comments, trailing
+// data, nesting deeper than the limit (the outermost value is depth 1) and "-0".
+// Integers are kept as Int64 (UInt64 above INT64_MAX) and anything with a fraction or
+// exponent as double, so the schema helpers can tell a plain integer literal from
+// anything else. docs/decisions.md says why this is our own reader and not Poco's.
 #pragma once
 
 #include <Poco/JSON/Array.h>

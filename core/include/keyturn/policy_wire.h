@@ -18,8 +18,14 @@ namespace keyturn::policywire {
 // Tags of the value tree a request's params are sent as (converted from JSON by the
 // caller, turned into Lua tables by the worker).
 enum ValueTag : std::uint8_t {
-  kNull = 'n', kFalse = 'f', kTrue = 't', kInteger = 'i', kNumber = 'd', kString = 's',
-  kArray = 'a', kObject = 'o',
+  kNull = 'n',
+  kFalse = 'f',
+  kTrue = 't',
+  kInteger = 'i',
+  kNumber = 'd',
+  kString = 's',
+  kArray = 'a',
+  kObject = 'o',
 };
 
 class Writer {
@@ -61,13 +67,12 @@ class Reader {
 struct EvalRequest {
   PolicyRequest req;
   DeviceFacts device;
-  std::string params;                  // encoded value tree (ValueTag), an object
+  std::string params;                   // encoded value tree (ValueTag), an object
   std::vector<std::uint32_t> policies;  // bundle indices to evaluate, in order
 };
 
 std::string encodeEvalRequest(const PolicyRequest& req, const DeviceFacts& device,
-                              std::string_view params,
-                              const std::vector<std::uint32_t>& policies);
+                              std::string_view params, const std::vector<std::uint32_t>& policies);
 // False when the frame is malformed.
 bool decodeEvalRequest(std::string_view frame, EvalRequest& out);
 
@@ -77,7 +82,6 @@ bool decodeOutcomes(std::string_view frame, std::vector<PolicyOutcome>& out);
 
 // The worker's report on loading one source: ok with name and actions, or an error.
 std::string encodeLoadReport(bool ok, const PolicyInfo& info, std::string_view error);
-bool decodeLoadReport(std::string_view frame, bool& ok, PolicyInfo& info,
-                      std::string& error);
+bool decodeLoadReport(std::string_view frame, bool& ok, PolicyInfo& info, std::string& error);
 
 }  // namespace keyturn::policywire
