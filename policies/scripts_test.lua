@@ -1,6 +1,8 @@
 -- Unit tests for scripts.lua.
 
-local script = { interpreter = "sh", body = "uptime", sha256 = string.rep("0", 64), timeout_s = 300 }
+local script = {
+  interpreter = "sh", body = "uptime", sha256 = string.rep("0", 64), timeout_s = 300,
+}
 
 test("a script on a corporate device needs one script-approver", function()
   expect_approvals(request{ action = "script.run", params = script, justification = "INC-42" },

@@ -9,6 +9,14 @@ namespace keyturn {
 
 namespace {
 
+// Error messages and deny reasons are for people and end up in logs and audit records;
+// a policy cannot make them megabytes long (error(string.rep("x", 1 << 23))).
+constexpr std::size_t kMaxMessage = 512;
+
+void truncate(std::string& message) {
+  if (message.size() > kMaxMessage) message.replace(kMaxMessage, std::string::npos, "...");
+}
+
 // An action pattern is an exact name, or "prefix.*" with no other '*'.
 bool validActionPattern(std::string_view p) {
   if (p.empty()) return false;
@@ -155,7 +163,9 @@ bool LuaSandbox::load(const PolicySource& src, PolicyInfo& info, std::string& er
   int status = luaL_loadbufferx(L_, src.source.data(), src.source.size(), chunkName.c_str(), "t");
   cap_ = SIZE_MAX;
   if (status != LUA_OK) {
-    error = "policy " + src.name + " does not compile: " + errorText(L_);
+    std::string problem = errorText(L_);
+    truncate(problem);
+    error = "policy " + src.name + " does not compile: " + problem;
     lua_settop(L_, 0);
     return false;
   }
@@ -182,6 +192,7 @@ bool LuaSandbox::load(const PolicySource& src, PolicyInfo& info, std::string& er
   lua_gc(L_, LUA_GCCOLLECT);
   baseline_ = used_;
   if (!problem.empty()) {
+    truncate(problem);
     error = "policy " + src.name + " does not load: " + problem;
     return false;
   }
@@ -348,6 +359,7 @@ std::vector<PolicyOutcome> LuaSandbox::evaluate(const policywire::EvalRequest& r
     lua_settop(L_, 0);
   }
   endRun();
+  for (auto& out : outs) truncate(out.message);
   return outs;
 }
 

@@ -5,10 +5,9 @@
 // expect_approvals / expect_deny / expect_unprotected with request{...} and device{...}
 // (see policy_test_prelude.lua). Prints PASS/FAIL per test and a last line
 // "N passed, N failed"; exits non-zero when anything failed or nothing ran.
-#include <lua.hpp>
-
 #include <cstdio>
 #include <fstream>
+#include <lua.hpp>
 #include <sstream>
 #include <string>
 
@@ -59,10 +58,14 @@ std::vector<std::string> list(lua_State* L, int t, const char* key) {
 
 const char* kindName(keyturn::PolicyOutcome::Kind k) {
   switch (k) {
-    case keyturn::PolicyOutcome::Kind::kUnprotected: return "unprotected";
-    case keyturn::PolicyOutcome::Kind::kRequirement: return "requirement";
-    case keyturn::PolicyOutcome::Kind::kDeny: return "deny";
-    case keyturn::PolicyOutcome::Kind::kError: return "error";
+    case keyturn::PolicyOutcome::Kind::kUnprotected:
+      return "unprotected";
+    case keyturn::PolicyOutcome::Kind::kRequirement:
+      return "requirement";
+    case keyturn::PolicyOutcome::Kind::kDeny:
+      return "deny";
+    case keyturn::PolicyOutcome::Kind::kError:
+      return "error";
   }
   return "error";
 }

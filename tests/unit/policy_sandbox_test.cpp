@@ -285,3 +285,13 @@ TEST_CASE("destroying the engine kills and reaps its worker") {
   CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
   CHECK(errno == ECHILD);
 }
+
+TEST_CASE("a policy cannot make its error message or deny reason huge") {
+  PolicyDecision e = run("error(string.rep('x', 1 << 20))");
+  CHECK(e.status.reason() == "policy_error");
+  CHECK(e.status.detail().size() < 1024);
+  PolicyDecision d = run("return { deny = string.rep('y', 1 << 20) }");
+  CHECK(d.status.reason() == "policy_denied");
+  CHECK(d.status.detail().size() < 1024);
+  CHECK_THAT(d.status.detail(), Contains("yyy..."));
+}

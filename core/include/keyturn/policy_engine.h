@@ -28,6 +28,9 @@ struct PolicySource {
   std::string source;  // Lua text (never bytecode)
 };
 
+// Limits of one evaluate() call: all matching policies of the request share one budget
+// (and each policy gets one budget for running its chunk at load). Memory is counted
+// above the worker's usage when the evaluation starts.
 struct PolicyLimits {
   std::uint64_t instructions = 1'000'000;
   std::size_t memoryBytes = 16u * 1024u * 1024u;
