@@ -3,7 +3,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "agent_args.h"
+#include "command_args.h"
 #include "commands.h"
 #include "keyturn/base64url.h"
 #include "keyturn/bundle.h"
@@ -12,6 +12,10 @@
 #include "keyturn/trust_store.h"
 
 namespace keyturn::agent {
+
+using tools::ArgSpec;
+using tools::CommandArgs;
+using tools::usageError;
 namespace {
 
 int acceptLine(std::uint64_t version) {
@@ -41,7 +45,7 @@ Result<std::string> readBundleFile(const std::string& path) {
   return *bytes;
 }
 
-int init(const AgentArgs& args, TrustStore& store, std::int64_t now) {
+int init(const CommandArgs& args, TrustStore& store, std::int64_t now) {
   auto path = args.require("bundle");
   if (!path) return usageError(path.error());
   if (args.all("bundle").size() != 1) return usageError(Error{"usage", "trust init takes exactly one --bundle"});
@@ -55,7 +59,7 @@ int init(const AgentArgs& args, TrustStore& store, std::int64_t now) {
   return acceptLine(version.value());
 }
 
-int update(const AgentArgs& args, TrustStore& store, std::int64_t now) {
+int update(const CommandArgs& args, TrustStore& store, std::int64_t now) {
   const auto& files = args.all("bundle");
   if (files.empty()) return usageError(Error{"usage", "--bundle is required"});
   for (const auto& file : files) {
@@ -104,7 +108,7 @@ int trustCommand(int argc, char** argv) {
   if (sub == "init") spec.single.insert({"bundle", "expect-sha256"});
   else if (sub == "update") spec.multiple.insert("bundle");
   else if (sub != "show") return usageError(Error{"usage", "trust needs init, update or show"});
-  auto args = AgentArgs::parse(argc, argv, 3, spec);
+  auto args = CommandArgs::parse(argc, argv, 3, spec);
   if (!args) return usageError(args.error());
   auto state = args->require("state");
   if (!state) return usageError(state.error());

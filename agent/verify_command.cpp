@@ -3,7 +3,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "agent_args.h"
+#include "command_args.h"
 #include "commands.h"
 #include "facts_file.h"
 #include "keyturn/crypto_util.h"
@@ -13,6 +13,10 @@
 #include "keyturn/trust_store.h"
 
 namespace keyturn::agent {
+
+using tools::ArgSpec;
+using tools::CommandArgs;
+using tools::usageError;
 namespace {
 
 int reject(const std::string& reason, const std::string& detail) {
@@ -38,7 +42,7 @@ int accept(const GateAccept& a) {
 }  // namespace
 
 int verifyCommand(int argc, char** argv) {
-  auto args = AgentArgs::parse(argc, argv, 2, ArgSpec{{"state", "token", "facts", "now"}, {}, {"consume"}});
+  auto args = CommandArgs::parse(argc, argv, 2, ArgSpec{{"state", "token", "facts", "now"}, {}, {"consume"}});
   if (!args) return usageError(args.error());
   auto state = args->require("state");
   if (!state) return usageError(state.error());

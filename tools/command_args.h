@@ -1,7 +1,8 @@
-// Command-line arguments of keyturn-agent: `--name value` options, repeatable ones, and
-// flags. Anything unknown is a usage error naming the argument.
+// Command-line arguments of keyturn-agent and keyturn: `--name value` options,
+// repeatable ones, and flags. Anything unknown is a usage error naming the argument.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -10,7 +11,7 @@
 
 #include "keyturn/result.h"
 
-namespace keyturn::agent {
+namespace keyturn::tools {
 
 struct ArgSpec {
   std::set<std::string> single;    // options taking one value
@@ -18,16 +19,19 @@ struct ArgSpec {
   std::set<std::string> flags;     // options taking no value
 };
 
-class AgentArgs {
+class CommandArgs {
  public:
   // Parses argv[first..argc). Reason "usage" on an unknown option or a missing value.
-  static Result<AgentArgs> parse(int argc, char** argv, int first, const ArgSpec& spec);
+  // "-o" is read as the option "o" and "-h" as the flag "help".
+  static Result<CommandArgs> parse(int argc, char** argv, int first, const ArgSpec& spec);
 
   std::optional<std::string> get(const std::string& name) const;
   const std::vector<std::string>& all(const std::string& name) const;
   bool flag(const std::string& name) const { return flags_.count(name) > 0; }
   // The value of a required option, or a usage error naming it.
   Result<std::string> require(const std::string& name) const;
+  // An optional non-negative integer option; a usage error naming it if malformed.
+  Result<std::optional<std::uint64_t>> integer(const std::string& name) const;
   // --now T if given (a non-negative integer), else the system clock.
   Result<std::int64_t> now() const;
 
@@ -38,6 +42,6 @@ class AgentArgs {
 
 // Prints one JSON line on stdout: {"decision":"error","reason":"usage"|"io","detail":...},
 // the detail on stderr too, and returns exit status 2.
-int usageError(const Error& e);
+int usageError(const Error& e, const char* program = "keyturn-agent");
 
-}  // namespace keyturn::agent
+}  // namespace keyturn::tools

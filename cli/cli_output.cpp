@@ -1,0 +1,68 @@
+#include "cli_output.h"
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+
+#include "keyturn/json.h"
+
+namespace keyturn::cli {
+
+Result<Output> Output::from(const tools::CommandArgs& args) {
+  Output o;
+  auto mode = args.get("o");
+  if (mode && *mode != "json" && *mode != "text")
+    return Result<Output>::fail("usage", "-o takes json or text, got \"" + *mode + "\"");
+  o.json_ = mode && *mode == "json";
+  return o;
+}
+
+int Output::done(const std::string& text, const std::string& jsonObject) const {
+  if (json_) std::cout << jsonObject << std::endl;
+  else std::cout << text << (text.empty() || text.back() == '\n' ? "" : "\n");
+  return 0;
+}
+
+int Output::fail(const Error& e) const {
+  bool usage = e.reason == "usage" || e.reason == "io" || e.reason == "exists";
+  if (json_)
+    std::cout << "{\"error\":" << json::quote(e.reason) << ",\"detail\":" << json::quote(e.detail) << "}" << std::endl;
+  std::cerr << "keyturn: " << (usage ? "" : e.reason + ": ") << e.detail << std::endl;
+  return usage ? 2 : 1;
+}
+
+Result<Parsed> parseCommand(int argc, char** argv, tools::ArgSpec spec, const char* help, int first) {
+  spec.single.insert("o");
+  spec.flags.insert("help");
+  auto args = tools::CommandArgs::parse(argc, argv, first, spec);
+  if (!args) {
+    std::cerr << "keyturn: " << args.detail() << "\n" << help;
+    return args.error();
+  }
+  if (args->flag("help")) {
+    std::cout << help;
+    return Result<Parsed>::fail("help", "");
+  }
+  auto out = Output::from(args.value());
+  if (!out) {
+    std::cerr << "keyturn: " << out.detail() << "\n";
+    return out.error();
+  }
+  return Parsed{std::move(args).value(), out.value()};
+}
+
+std::uint64_t nowSeconds() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+std::string isoTime(std::uint64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace keyturn::cli

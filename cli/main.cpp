@@ -1,0 +1,36 @@
+// keyturn: wiring only. Everything it signs or checks is built and verified by core/.
+#include <iostream>
+#include <string>
+
+#include "commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: keyturn COMMAND ...   (every command takes --help and -o json)\n"
+    "  key new --id ID [--out FILE]            make an admin or issuer key (0600)\n"
+    "  key show --key FILE                     print a key's public JWK and kid\n"
+    "  bundle new --roster FILE ...            draft a trust bundle\n"
+    "  bundle sign --bundle FILE --key FILE    add one admin's signature\n"
+    "  bundle show --bundle FILE [--current F] show a bundle with every signature checked\n"
+    "  request new ...                         draft a request over a target list\n"
+    "  request sign --request F --key K --role requester|approver|completer\n"
+    "  request show --request F [--bundle B]   show a request, its targets and signatures\n"
+    "  issue --request F --key ISSUER (--device ID | --all) (--out F | --out-dir D)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string command = argc > 1 ? argv[1] : "";
+  if (command == "key") return keyturn::cli::keyCommand(argc, argv);
+  if (command == "bundle") return keyturn::cli::bundleCommand(argc, argv);
+  if (command == "request") return keyturn::cli::requestCommand(argc, argv);
+  if (command == "issue") return keyturn::cli::issueCommand(argc, argv);
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << (command.empty() ? "keyturn: a command is required\n" : "keyturn: unknown command \"" + command + "\"\n")
+            << kUsage;
+  return 2;
+}
