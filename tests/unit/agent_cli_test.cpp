@@ -153,7 +153,7 @@ TEST_CASE("verify without a trusted bundle fails closed", "[agent-cli]") {
   CHECK(r.field("reason") == "bundle_expired");
 }
 
-TEST_CASE("usage errors exit 2 and name the argument", "[agent-cli]") {
+TEST_CASE("keyturn-agent usage errors exit 2 and name the argument", "[agent-cli]") {
   Tenant t;
   Workdir w;
   REQUIRE(agent("trust init --state " + w.state() + " --bundle " + w.write("v1.json", t.sign(t.draft(1), {"alice", "bob"})) + kNowArg).status == 0);
