@@ -185,6 +185,23 @@ const std::vector<Case>& cases() {
          });
        },
        "bad_signature"},
+      {"a malleated signature (S + L)",
+       [](const Tenant& t) {
+         return mutateEnvelope(makeToken(t, spec()), [](JwsEnvelope& e) {
+           // L = 2^252 + 27742317777372353535851937790883648493, little-endian.
+           const std::uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+                                       0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
+           auto& sig = e.signatures[1].signature;
+           unsigned carry = 0;
+           for (int i = 0; i < 32; ++i) {
+             unsigned v = sig[32 + i] + L[i] + carry;
+             sig[32 + i] = static_cast<std::uint8_t>(v);
+             carry = v >> 8;
+           }
+           e.signatures[1].signatureB64 = base64url::encode(sig.data(), 64);
+         });
+       },
+       "bad_signature"},
       {"a payload changed after signing (and an earlier check would also fail later)",
        [](const Tenant& t) {
          std::string tok = makeToken(t, spec());
