@@ -1,9 +1,7 @@
 // keyturn-agent's offline command line (PROTOCOL.md section 8), run as a real process:
 // one JSON line on stdout, exit 0 accept, 1 reject, 2 usage or I/O error.
-#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +9,7 @@
 #include "fixtures.h"
 #include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
+#include "process_run.h"
 
 using namespace keyturn;
 using namespace keyturn::test;
@@ -29,20 +28,9 @@ struct Run {
   std::string field(const std::string& name) const { return line()->getValue<std::string>(name); }
 };
 
-std::string agentPath() {
-  const char* dir = std::getenv("KEYTURN_BINARY_DIR");
-  return std::string(dir ? dir : "build") + "/agent/keyturn-agent";
-}
-
 Run agent(const std::string& args) {
-  std::string cmd = agentPath() + " " + args + " 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  int st = ::pclose(p);
-  return Run{WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  auto r = runProcess(binaryPath("agent/keyturn-agent") + " " + args);
+  return Run{r.status, r.out};
 }
 
 struct Workdir {

@@ -1,9 +1,7 @@
 // keyturn, the offline signing kit, run as a real process in a temporary folder.
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,21 +9,14 @@
 #include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
 #include "keyturn/token.h"
+#include "process_run.h"
 
 using namespace keyturn;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
-  int status;
-  std::string out;
-};
-
-std::string bin(const char* name) {
-  const char* dir = std::getenv("KEYTURN_BINARY_DIR");
-  return fs::absolute(std::string(dir ? dir : "build") + "/" + name).string();
-}
+using Run = test::ProcessResult;
 
 class Kit {
  public:
@@ -36,18 +27,10 @@ class Kit {
     fs::create_directories(dir_);
   }
   ~Kit() { fs::remove_all(dir_); }
-  Run run(const std::string& program, const std::string& args) const {
-    std::string cmd = "cd " + dir_.string() + " && " + program + " " + args + " 2>/dev/null";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    REQUIRE(p);
-    std::string out;
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    int st = ::pclose(p);
-    return Run{WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  Run keyturn(const std::string& args) const { return test::runProcess(test::binaryPath("cli/keyturn") + " " + args, dir_.string()); }
+  Run agent(const std::string& args) const {
+    return test::runProcess(test::binaryPath("agent/keyturn-agent") + " " + args, dir_.string());
   }
-  Run keyturn(const std::string& args) const { return run(bin("cli/keyturn"), args); }
-  Run agent(const std::string& args) const { return run(bin("agent/keyturn-agent"), args); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
   void write(const std::string& name, const std::string& text) const { std::ofstream(path(name)) << text; }
   std::string read(const std::string& name) const { return readFile(path(name), 1 << 24).value_or(""); }
