@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "keyturn/approval_rules.h"
 #include "keyturn/merkle.h"
 
 namespace keyturn {
@@ -153,22 +154,16 @@ Result<GateAccept> TokenGate::check(std::string_view tokenBytes, const DeviceFac
   if (!decision.status) return decision.status.error();
 
   // Step 14: every requirement met by distinct approvers in its group.
-  for (const auto& r : decision.requirements) {
-    int have = 0;
-    for (const BundlePrincipal* a : approvers)
-      if (a->inGroup(r.group)) ++have;
-    if (have < r.approvals)
-      return R::fail("insufficient_approvals", "policy \"" + r.policy + "\" requires " + std::to_string(r.approvals) +
-                                                   " approval(s) from \"" + r.group + "\"; " + std::to_string(have) +
-                                                   " given");
-  }
+  std::vector<std::string> approverIds;
+  for (const BundlePrincipal* a : approvers) approverIds.push_back(a->id);
+  if (Status met = requirementsMet(bundle_, approverIds, decision.requirements); !met) return met.error();
 
   // Step 15: an action this device knows how to run.
   if (!builtinActions().count(p.action) && !extraActions_.count(p.action))
     return R::fail("unknown_action", "action \"" + p.action + "\" is neither in the catalogue nor provided by a plugin");
 
   GateAccept accept;
-  for (const BundlePrincipal* a : approvers) accept.approvers.push_back(a->id);
+  accept.approvers = std::move(approverIds);
   accept.requirements = std::move(decision.requirements);
   accept.token = std::move(t);
   return accept;
