@@ -20,9 +20,12 @@ namespace fs = std::filesystem;
 
 constexpr const char* kNewHelp =
     "usage: keyturn bundle new --roster ROSTER.json [--policies DIR] --version N\n"
-    "                          (--expires-days D | --expires T) [--issued T] --out FILE [-o json]\n"
-    "  ROSTER.json: {\"tenant\":..., \"issuers\":[KEY...], \"principals\":[{\"id\",\"groups\":[...],\n"
-    "  \"keys\":[KEY...]}], \"update\":{\"group\",\"threshold\"}, \"roles\":{PERMISSION:[GROUP...]}}\n"
+    "                          [--expires-days D (default 90) | --expires T] [--issued T] --out "
+    "FILE [-o json]\n"
+    "  ROSTER.json: {\"tenant\":..., \"issuers\":[KEY...], "
+    "\"principals\":[{\"id\",\"groups\":[...],\n"
+    "  \"keys\":[KEY...]}], \"update\":{\"group\",\"threshold\"}, "
+    "\"roles\":{PERMISSION:[GROUP...]}}\n"
     "  where KEY is a .pub.json file (relative to the roster) or a raw base64url x.\n"
     "  Every *.lua in DIR except *_test.lua becomes a policy, in name order.\n"
     "  Writes the bundle unsigned; admins then add signatures with bundle sign.\n";
@@ -31,11 +34,43 @@ constexpr const char* kSignHelp =
 constexpr const char* kShowHelp =
     "usage: keyturn bundle show --bundle FILE [--current FILE] [--now T] [-o json]\n"
     "  Shows the bundle with every signature checked and says whether an agent would accept\n"
-    "  it: as a first bundle (trust init), or as the update of --current. Exit 1 if not.\n";
+    "  it: as a first bundle (trust init), or as the update of --current. Exit 1 if not.\n"
+    "  The threshold lines count distinct principals of the update group with valid signatures.\n";
+
+constexpr std::uint64_t kDefaultDays = 90;
+
+// Distinct principals of `group` in `keys` whose signature on `b` verifies: what the
+// threshold counts. Display only; the verdict comes from acceptInitialBundle/Update.
+std::size_t validSignersIn(const TrustBundle& b, const TrustBundle& keys,
+                           const std::string& group) {
+  std::set<std::string> ids;
+  for (const auto& s : b.signatures) {
+    const BundlePrincipal* who = keys.principalByKid(s.kid);
+    const Ed25519PublicKey* key = keys.principalKey(s.kid);
+    const auto& js = b.envelope.signatures[s.entry];
+    if (who && key && who->inGroup(group) &&
+        key->verify(b.envelope.signingInput(js), js.signature.data(), js.signature.size()))
+      ids.insert(who->id);
+  }
+  return ids.size();
+}
+
+// One threshold line: "own" (the bundle's rule) or "current" (the rule of --current).
+void thresholdStatus(std::ostream& t, std::ostream& j, const char* which, const TrustBundle& b,
+                     const TrustBundle& keys) {
+  std::size_t have = validSignersIn(b, keys, keys.updateGroup);
+  bool met = have >= keys.threshold;
+  t << "threshold (" << which << " rule): " << have << " of " << keys.threshold << " from "
+    << keys.updateGroup << (met ? " - met" : " - NOT met") << "\n";
+  j << "{\"rule\":\"" << which << "\",\"group\":" << json::quote(keys.updateGroup)
+    << ",\"signed\":" << have << ",\"threshold\":" << keys.threshold
+    << ",\"met\":" << (met ? "true" : "false") << "}";
+}
 
 Result<std::string> readText(const std::string& path, std::size_t max) {
   auto text = readFile(path, max);
-  if (!text) return Result<std::string>::fail("io", "cannot read " + path + ": " + std::strerror(errno));
+  if (!text)
+    return Result<std::string>::fail("io", "cannot read " + path + ": " + std::strerror(errno));
   return *text;
 }
 
@@ -54,7 +89,8 @@ Result<std::string> rosterKey(const std::string& ref, const fs::path& base) {
   return ref;
 }
 
-Result<std::vector<std::string>> stringList(const json::Object& o, const std::string& key, const std::string& where) {
+Result<std::vector<std::string>> stringList(const json::Object& o, const std::string& key,
+                                            const std::string& where) {
   auto arr = json::getArray(o, key, where);
   if (!arr) return Result<std::vector<std::string>>::fail("usage", arr.detail());
   std::vector<std::string> out;
@@ -133,7 +169,8 @@ Result<std::vector<PolicySource>> readPolicies(const std::string& dir) {
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     std::string name = e.path().filename().string();
-    if (e.is_regular_file() && e.path().extension() == ".lua" && name.find("_test.lua") == std::string::npos)
+    if (e.is_regular_file() && e.path().extension() == ".lua" &&
+        name.find("_test.lua") == std::string::npos)
       files.push_back(e.path());
   }
   if (ec) return R::fail("io", "cannot list " + dir + ": " + ec.message());
@@ -148,8 +185,10 @@ Result<std::vector<PolicySource>> readPolicies(const std::string& dir) {
 }
 
 int bundleNew(int argc, char** argv) {
-  auto p = parseCommand(argc, argv, {{"roster", "policies", "version", "expires-days", "expires", "issued", "out"}, {}, {}},
-                        kNewHelp);
+  auto p = parseCommand(
+      argc, argv,
+      {{"roster", "policies", "version", "expires-days", "expires", "issued", "out"}, {}, {}},
+      kNewHelp);
   if (!p) return p.reason() == "help" ? 0 : 2;
   auto roster = p->args.require("roster");
   if (!roster) return p->out.fail(roster.error());
@@ -162,8 +201,8 @@ int bundleNew(int argc, char** argv) {
   for (const auto* r : {&version, &expires, &days, &issued})
     if (!*r) return p->out.fail(r->error());
   if (!version.value()) return p->out.fail(Error{"usage", "--version is required"});
-  if (expires.value().has_value() == days.value().has_value())
-    return p->out.fail(Error{"usage", "give exactly one of --expires and --expires-days"});
+  if (expires.value() && days.value())
+    return p->out.fail(Error{"usage", "give --expires or --expires-days, not both"});
 
   auto draft = readRoster(roster.value());
   if (!draft) return p->out.fail(draft.error());
@@ -174,19 +213,23 @@ int bundleNew(int argc, char** argv) {
   }
   draft->version = *version.value();
   draft->issued = issued.value().value_or(nowSeconds());
-  draft->expires = expires.value() ? *expires.value() : draft->issued + *days.value() * 86400;
+  draft->expires = expires.value() ? *expires.value()
+                                   : draft->issued + days.value().value_or(kDefaultDays) * 86400;
   std::string file = newJws(bundlePayloadJson(draft.value())).serialize();
   // The same checks an agent makes before any signature: a bad draft is caught now.
   auto check = TrustBundle::parse(file);
   if (!check) return p->out.fail(Error{"usage", "the draft would be refused: " + check.detail()});
-  if (std::string err = writeFileAtomic(out.value(), file, 0644); !err.empty()) return p->out.fail(Error{"io", err});
+  if (std::string err = writeFileAtomic(out.value(), file, 0644); !err.empty())
+    return p->out.fail(Error{"io", err});
   const auto& b = check.value();
-  return p->out.done("bundle " + out.value() + ": tenant " + b.tenant + ", version " + std::to_string(b.version) + ", " +
-                         std::to_string(b.principals.size()) + " principals, " + std::to_string(b.policies.size()) +
-                         " policies, expires " + isoTime(b.expires) + "\nneeds " + std::to_string(b.threshold) +
-                         " signatures from " + b.updateGroup + " (keyturn bundle sign)",
-                     "{\"bundle\":" + json::quote(out.value()) + ",\"version\":" + std::to_string(b.version) +
-                         ",\"sha256\":\"" + toHex(b.fileSha256) + "\"}");
+  return p->out.done(
+      "bundle " + out.value() + ": tenant " + b.tenant + ", version " + std::to_string(b.version) +
+          ", " + std::to_string(b.principals.size()) + " principals, " +
+          std::to_string(b.policies.size()) + " policies, expires " + isoTime(b.expires) +
+          "\nneeds " + std::to_string(b.threshold) + " signatures from " + b.updateGroup +
+          " (keyturn bundle sign)",
+      "{\"bundle\":" + json::quote(out.value()) + ",\"version\":" + std::to_string(b.version) +
+          ",\"sha256\":\"" + toHex(b.fileSha256) + "\"}");
 }
 
 int bundleSign(int argc, char** argv) {
@@ -201,23 +244,27 @@ int bundleSign(int argc, char** argv) {
   auto text = readText(path.value(), kMaxBundleBytes);
   if (!text) return p->out.fail(text.error());
   auto key = Ed25519PrivateKey::load(keyPath.value());
-  if (!key) return p->out.fail(Error{"io", key.detail()});
+  if (!key) return p->out.fail(key.error());  // insecure_permissions is a refusal (exit 1)
   auto bundle = TrustBundle::parse(text.value());
   if (!bundle) return p->out.fail(bundle.error());
   const std::string kid = key->publicKey().kid();
   for (const auto& s : bundle->signatures)
-    if (s.kid == kid) return p->out.fail(Error{"usage", "this key (" + kid + ") has already signed the bundle"});
+    if (s.kid == kid)
+      return p->out.fail(
+          Error{"already_signed", "this key (" + kid + ") has already signed the bundle"});
   JwsEnvelope env = bundle->envelope;
   appendSignature(env, key.value(), bundleSignatureHeader(kid, at.value().value_or(nowSeconds())));
   std::string signedFile = env.serialize();
   std::string target = p->args.get("out").value_or(path.value());
-  if (std::string err = writeFileAtomic(target, signedFile, 0644); !err.empty()) return p->out.fail(Error{"io", err});
+  if (std::string err = writeFileAtomic(target, signedFile, 0644); !err.empty())
+    return p->out.fail(Error{"io", err});
   const BundlePrincipal* who = bundle->principalByKid(kid);
   std::string signer = who ? who->id : "a key this bundle does not list";
   return p->out.done("signed " + target + " as " + signer + " (kid " + kid + "), " +
                          std::to_string(env.signatures.size()) + " signature(s) now",
-                     "{\"bundle\":" + json::quote(target) + ",\"kid\":" + json::quote(kid) + ",\"signer\":" +
-                         json::quote(signer) + ",\"signatures\":" + std::to_string(env.signatures.size()) +
+                     "{\"bundle\":" + json::quote(target) + ",\"kid\":" + json::quote(kid) +
+                         ",\"signer\":" + json::quote(signer) +
+                         ",\"signatures\":" + std::to_string(env.signatures.size()) +
                          ",\"sha256\":\"" + toHex(sha256(signedFile)) + "\"}");
 }
 
@@ -244,10 +291,11 @@ int bundleShow(int argc, char** argv) {
 
   std::ostringstream t, j;
   t << "bundle " << path.value() << "  sha256 " << toHex(b.fileSha256) << "\n"
-    << "tenant " << b.tenant << ", version " << b.version << ", issued " << isoTime(b.issued) << ", expires "
-    << isoTime(b.expires) << "\n";
-  j << "{\"tenant\":" << json::quote(b.tenant) << ",\"version\":" << b.version << ",\"issued\":" << b.issued
-    << ",\"expires\":" << b.expires << ",\"sha256\":\"" << toHex(b.fileSha256) << "\",\"issuers\":[";
+    << "tenant " << b.tenant << ", version " << b.version << ", issued " << isoTime(b.issued)
+    << ", expires " << isoTime(b.expires) << "\n";
+  j << "{\"tenant\":" << json::quote(b.tenant) << ",\"version\":" << b.version
+    << ",\"issued\":" << b.issued << ",\"expires\":" << b.expires << ",\"sha256\":\""
+    << toHex(b.fileSha256) << "\",\"issuers\":[";
   t << "issuers:";
   for (std::size_t i = 0; i < b.issuers.size(); ++i) {
     t << " " << b.issuers[i].kid();
@@ -273,7 +321,8 @@ int bundleShow(int argc, char** argv) {
     j << "]}";
   }
   t << "update: " << b.threshold << " of " << b.updateGroup << "\n";
-  j << "],\"update\":{\"group\":" << json::quote(b.updateGroup) << ",\"threshold\":" << b.threshold << "},\"roles\":{";
+  j << "],\"update\":{\"group\":" << json::quote(b.updateGroup) << ",\"threshold\":" << b.threshold
+    << "},\"roles\":{";
   bool first = true;
   for (const auto& [perm, groups] : b.roles) {
     t << "role " << perm << ":";
@@ -303,20 +352,37 @@ int bundleShow(int argc, char** argv) {
       key = current->principalKey(s.kid);
       who = current->principalByKid(s.kid);
     }
-    bool valid = key && key->verify(b.envelope.signingInput(js), js.signature.data(), js.signature.size());
+    bool valid =
+        key && key->verify(b.envelope.signingInput(js), js.signature.data(), js.signature.size());
     std::string status = !key ? "unknown key" : valid ? "valid" : "BAD SIGNATURE";
-    t << "  " << (who ? who->id : "?") << " kid " << s.kid << " at " << isoTime(s.at) << ": " << status << "\n";
-    j << (i ? "," : "") << "{\"principal\":" << json::quote(who ? who->id : "") << ",\"kid\":" << json::quote(s.kid)
-      << ",\"at\":" << s.at << ",\"status\":" << json::quote(status) << "}";
+    t << "  " << (who ? who->id : "?") << " kid " << s.kid << " at " << isoTime(s.at) << ": "
+      << status << "\n";
+    j << (i ? "," : "") << "{\"principal\":" << json::quote(who ? who->id : "")
+      << ",\"kid\":" << json::quote(s.kid) << ",\"at\":" << s.at
+      << ",\"status\":" << json::quote(status) << "}";
+  }
+  j << "],\"thresholds\":[";
+  thresholdStatus(t, j, "own", b, b);
+  if (current) {
+    t << "current bundle: version " << current->version << ", update: " << current->threshold
+      << " of " << current->updateGroup << "\n";
+    j << ",";
+    thresholdStatus(t, j, "current", b, *current);
   }
   AcceptOptions options{now.value(), true, {}};
   auto verdict = current ? acceptBundleUpdate(*current, text.value(), options)
                          : acceptInitialBundle(text.value(), std::nullopt, options);
-  std::string as = current ? "as the update of version " + std::to_string(current->version) : "as a first bundle";
-  if (verdict) t << "an agent would ACCEPT it " << as << "\n";
-  else t << "an agent would REFUSE it " << as << ": " << verdict.reason() << ": " << verdict.detail() << "\n";
+  std::string as = current ? "as the update of version " + std::to_string(current->version)
+                           : "as a first bundle";
+  if (verdict)
+    t << "an agent would ACCEPT it " << as << "\n";
+  else
+    t << "an agent would REFUSE it " << as << ": " << verdict.reason() << ": " << verdict.detail()
+      << "\n";
   j << "],\"decision\":" << (verdict ? "\"accept\"" : "\"reject\"");
-  if (!verdict) j << ",\"reason\":" << json::quote(verdict.reason()) << ",\"detail\":" << json::quote(verdict.detail());
+  if (!verdict)
+    j << ",\"reason\":" << json::quote(verdict.reason())
+      << ",\"detail\":" << json::quote(verdict.detail());
   j << "}";
   p->out.done(t.str(), j.str());
   return verdict ? 0 : 1;

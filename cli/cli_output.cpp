@@ -18,20 +18,24 @@ Result<Output> Output::from(const tools::CommandArgs& args) {
 }
 
 int Output::done(const std::string& text, const std::string& jsonObject) const {
-  if (json_) std::cout << jsonObject << std::endl;
-  else std::cout << text << (text.empty() || text.back() == '\n' ? "" : "\n");
+  if (json_)
+    std::cout << jsonObject << std::endl;
+  else
+    std::cout << text << (text.empty() || text.back() == '\n' ? "" : "\n");
   return 0;
 }
 
 int Output::fail(const Error& e) const {
   bool usage = e.reason == "usage" || e.reason == "io" || e.reason == "exists";
   if (json_)
-    std::cout << "{\"error\":" << json::quote(e.reason) << ",\"detail\":" << json::quote(e.detail) << "}" << std::endl;
+    std::cout << "{\"error\":" << json::quote(e.reason) << ",\"detail\":" << json::quote(e.detail)
+              << "}" << std::endl;
   std::cerr << "keyturn: " << (usage ? "" : e.reason + ": ") << e.detail << std::endl;
   return usage ? 2 : 1;
 }
 
-Result<Parsed> parseCommand(int argc, char** argv, tools::ArgSpec spec, const char* help, int first) {
+Result<Parsed> parseCommand(int argc, char** argv, tools::ArgSpec spec, const char* help,
+                            int first) {
   spec.single.insert("o");
   spec.flags.insert("help");
   auto args = tools::CommandArgs::parse(argc, argv, first, spec);
@@ -52,8 +56,9 @@ Result<Parsed> parseCommand(int argc, char** argv, tools::ArgSpec spec, const ch
 }
 
 std::uint64_t nowSeconds() {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
 }
 
 std::string isoTime(std::uint64_t t) {

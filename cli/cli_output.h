@@ -25,13 +25,14 @@ class Output {
   bool json_ = false;
 };
 
-// Parses the arguments from argv[first] on (3 for `keyturn GROUP SUB`), printing help and returning it
-// when asked. On a usage error prints it and sets `exitCode`.
+// Parses the arguments from argv[first] on (3 for `keyturn GROUP SUB`), printing help and returning
+// it when asked. On a usage error prints it and sets `exitCode`.
 struct Parsed {
   tools::CommandArgs args;
   Output out;
 };
-Result<Parsed> parseCommand(int argc, char** argv, tools::ArgSpec spec, const char* help, int first = 3);
+Result<Parsed> parseCommand(int argc, char** argv, tools::ArgSpec spec, const char* help,
+                            int first = 3);
 
 // Seconds since the epoch.
 std::uint64_t nowSeconds();

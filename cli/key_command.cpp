@@ -25,22 +25,26 @@ int keyNew(int argc, char** argv) {
   auto id = p->args.require("id");
   if (!id) return p->out.fail(id.error());
   if (!validPrincipalId(id.value()))
-    return p->out.fail(Error{"usage", "--id must match [A-Za-z0-9._@-]{1,64}, got \"" + id.value() + "\""});
+    return p->out.fail(
+        Error{"usage", "--id must match [A-Za-z0-9._@-]{1,64}, got \"" + id.value() + "\""});
   std::filesystem::path keyPath = p->args.get("out").value_or(id.value() + ".key");
   std::filesystem::path pubPath = keyPath.parent_path() / (id.value() + ".pub.json");
   if (std::filesystem::exists(pubPath))
-    return p->out.fail(Error{"exists", pubPath.string() + " already exists; refusing to replace it"});
+    return p->out.fail(
+        Error{"exists", pubPath.string() + " already exists; refusing to replace it"});
   auto key = Ed25519PrivateKey::generate();
   if (Status s = key.save(keyPath.string()); !s) return p->out.fail(s.error());
   const auto& pub = key.publicKey();
-  std::string pubJson = "{\"id\":" + json::quote(id.value()) + ",\"kid\":" + json::quote(pub.kid()) +
-                        ",\"x\":" + json::quote(pub.x()) + "}\n";
+  std::string pubJson = "{\"id\":" + json::quote(id.value()) +
+                        ",\"kid\":" + json::quote(pub.kid()) + ",\"x\":" + json::quote(pub.x()) +
+                        "}\n";
   if (std::string err = writeFileAtomic(pubPath.string(), pubJson, 0644); !err.empty())
     return p->out.fail(Error{"io", err});
-  return p->out.done("private key " + keyPath.string() + " (0600)\npublic key  " + pubPath.string() + "\nkid " +
-                         pub.kid() + "\njwk " + pub.jwk(),
+  return p->out.done("private key " + keyPath.string() + " (0600)\npublic key  " +
+                         pubPath.string() + "\nkid " + pub.kid() + "\njwk " + pub.jwk(),
                      "{\"id\":" + json::quote(id.value()) + ",\"kid\":" + json::quote(pub.kid()) +
-                         ",\"jwk\":" + pub.jwk() + ",\"private_key\":" + json::quote(keyPath.string()) +
+                         ",\"jwk\":" + pub.jwk() +
+                         ",\"private_key\":" + json::quote(keyPath.string()) +
                          ",\"public_key\":" + json::quote(pubPath.string()) + "}");
 }
 
@@ -50,7 +54,7 @@ int keyShow(int argc, char** argv) {
   auto path = p->args.require("key");
   if (!path) return p->out.fail(path.error());
   auto key = Ed25519PrivateKey::load(path.value());
-  if (!key) return p->out.fail(Error{key.reason() == "insecure_permissions" ? "io" : key.reason(), key.detail()});
+  if (!key) return p->out.fail(key.error());
   const auto& pub = key->publicKey();
   return p->out.done("kid " + pub.kid() + "\njwk " + pub.jwk(),
                      "{\"kid\":" + json::quote(pub.kid()) + ",\"jwk\":" + pub.jwk() + "}");

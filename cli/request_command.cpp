@@ -16,15 +16,20 @@ namespace keyturn::cli {
 namespace {
 
 constexpr const char* kNewHelp =
-    "usage: keyturn request new --tenant T --id ID --action A [--param K=V]... [--params-json JSON]\n"
-    "         (--target ID... | --targets FILE) --requester ID --justification TEXT --bundle-version N\n"
+    "usage: keyturn request new --tenant T --id ID --action A [--param K=V]... [--params-json "
+    "JSON]\n"
+    "         (--target ID... | --targets FILE) --requester ID --justification TEXT "
+    "--bundle-version N\n"
     "         [--created T] [--expires-days D (default 30) | --expires T] --out FILE [-o json]\n"
-    "  --param values: integers become JSON integers, true/false booleans, anything else a string.\n"
+    "  --param values: integers become JSON integers, true/false booleans, anything else a "
+    "string.\n"
     "  --targets FILE: one device id per line.\n";
 constexpr const char* kSignHelp =
-    "usage: keyturn request sign --request FILE --key KEY --role requester|approver|completer [--at T]\n"
+    "usage: keyturn request sign --request FILE --key KEY --role requester|approver|completer "
+    "[--at T]\n"
     "  Checks the target list against the signed Merkle root before signing.\n";
-constexpr const char* kShowHelp = "usage: keyturn request show --request FILE [--bundle FILE] [-o json]\n";
+constexpr const char* kShowHelp =
+    "usage: keyturn request show --request FILE [--bundle FILE] [-o json]\n";
 
 // --param k=v: integers and booleans keep their JSON type, everything else is a string.
 Result<std::string> paramsFrom(const tools::CommandArgs& args) {
@@ -42,11 +47,15 @@ Result<std::string> paramsFrom(const tools::CommandArgs& args) {
       return Result<std::string>::fail("usage", "--param takes KEY=VALUE, got \"" + kv + "\"");
     std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
     if (o->has(k)) return Result<std::string>::fail("usage", "--param " + k + " is given twice");
-    bool digits = !v.empty() && v.size() <= 15 && v.find_first_not_of("0123456789") == std::string::npos &&
+    bool digits = !v.empty() && v.size() <= 15 &&
+                  v.find_first_not_of("0123456789") == std::string::npos &&
                   (v == "0" || v[0] != '0');
-    if (digits) o->set(k, static_cast<Poco::Int64>(std::stoll(v)));
-    else if (v == "true" || v == "false") o->set(k, v == "true");
-    else o->set(k, v);
+    if (digits)
+      o->set(k, static_cast<Poco::Int64>(std::stoll(v)));
+    else if (v == "true" || v == "false")
+      o->set(k, v == "true");
+    else
+      o->set(k, v);
   }
   return json::stringify(o);
 }
@@ -55,28 +64,36 @@ Result<std::vector<std::string>> targetsFrom(const tools::CommandArgs& args) {
   std::vector<std::string> out = args.all("target");
   if (auto file = args.get("targets")) {
     std::ifstream in(*file);
-    if (!in) return Result<std::vector<std::string>>::fail("io", "cannot read " + *file + ": " + std::strerror(errno));
+    if (!in)
+      return Result<std::vector<std::string>>::fail(
+          "io", "cannot read " + *file + ": " + std::strerror(errno));
     for (std::string line; std::getline(in, line);) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (!line.empty()) out.push_back(line);
     }
   }
-  if (out.empty()) return Result<std::vector<std::string>>::fail("usage", "give the devices with --target or --targets");
+  if (out.empty())
+    return Result<std::vector<std::string>>::fail("usage",
+                                                  "give the devices with --target or --targets");
   return out;
 }
 
 int requestNew(int argc, char** argv) {
-  auto p = parseCommand(argc, argv,
-                        {{"tenant", "id", "action", "params-json", "targets", "requester", "justification",
-                          "bundle-version", "created", "expires-days", "expires", "out"},
-                         {"param", "target"},
-                         {}},
-                        kNewHelp);
+  auto p = parseCommand(
+      argc, argv,
+      {{"tenant", "id", "action", "params-json", "targets", "requester", "justification",
+        "bundle-version", "created", "expires-days", "expires", "out"},
+       {"param", "target"},
+       {}},
+      kNewHelp);
   if (!p) return p.reason() == "help" ? 0 : 2;
   const auto& a = p->args;
   RequestDraft d;
-  for (auto [name, field] : {std::pair{"tenant", &d.tenant}, {"id", &d.id}, {"action", &d.action},
-                             {"requester", &d.requester}, {"justification", &d.justification}}) {
+  for (auto [name, field] : {std::pair{"tenant", &d.tenant},
+                             {"id", &d.id},
+                             {"action", &d.action},
+                             {"requester", &d.requester},
+                             {"justification", &d.justification}}) {
     auto v = a.require(name);
     if (!v) return p->out.fail(v.error());
     *field = v.value();
@@ -90,7 +107,8 @@ int requestNew(int argc, char** argv) {
   for (const auto* r : {&bundle, &created, &expires, &days})
     if (!*r) return p->out.fail(r->error());
   if (!bundle.value()) return p->out.fail(Error{"usage", "--bundle-version is required"});
-  if (expires.value() && days.value()) return p->out.fail(Error{"usage", "give --expires or --expires-days, not both"});
+  if (expires.value() && days.value())
+    return p->out.fail(Error{"usage", "give --expires or --expires-days, not both"});
   auto params = paramsFrom(a);
   if (!params) return p->out.fail(params.error());
   auto targets = targetsFrom(a);
@@ -103,12 +121,49 @@ int requestNew(int argc, char** argv) {
   auto payload = requestPayloadJson(d);
   if (!payload) return p->out.fail(Error{"usage", payload.detail()});
   auto sorted = canonicalTargets(d.targets).value();
-  if (Status s = writeRequestFile(out.value(), newJws(payload.value()), sorted); !s) return p->out.fail(s.error());
-  return p->out.done("request " + d.id + " (" + d.action + " on " + std::to_string(sorted.size()) + " device(s)) drafted in " +
-                         out.value() + "; expires " + isoTime(d.expires) + "\nnext: keyturn request sign --request " +
+  if (Status s = writeRequestFile(out.value(), newJws(payload.value()), sorted); !s)
+    return p->out.fail(s.error());
+  return p->out.done("request " + d.id + " (" + d.action + " on " + std::to_string(sorted.size()) +
+                         " device(s)) drafted in " + out.value() + "; expires " +
+                         isoTime(d.expires) + "\nnext: keyturn request sign --request " +
                          out.value() + " --key " + d.requester + ".key --role requester",
                      "{\"request\":" + json::quote(d.id) + ",\"file\":" + json::quote(out.value()) +
-                         ",\"targets\":" + std::to_string(sorted.size()) + ",\"expires\":" + std::to_string(d.expires) + "}");
+                         ",\"targets\":" + std::to_string(sorted.size()) +
+                         ",\"expires\":" + std::to_string(d.expires) + "}");
+}
+
+// Refusals (exit 1) of a signature the agent would refuse or that the file already has.
+// Offline we know kids, not principals: an approver with the requester's kid is a
+// self-approval; a completer with another kid is only suspicious (a principal may hold
+// up to four keys), so that is a warning.
+Status signable(const Token& t, const std::string& role, const std::string& kid,
+                std::uint64_t when) {
+  const TokenSignature* requester = nullptr;
+  for (const auto& s : t.signatures) {
+    if (s.role == SignerRole::kIssuer)
+      return Status::fail("already_issued", "the request has already been issued");
+    if (s.role == SignerRole::kRequester) requester = &s;
+    if ((role == "requester" && s.role == SignerRole::kRequester) ||
+        (role == "completer" && s.role == SignerRole::kCompleter))
+      return Status::fail("already_signed", "the request already has a " + role + " signature");
+    if (role == "approver" && s.role == SignerRole::kApprover && s.kid == kid)
+      return Status::fail("already_signed", "this key has already approved the request");
+    if (role == "requester" && s.role == SignerRole::kApprover && s.kid == kid)
+      return Status::fail("self_approval",
+                          "this key approved the request; the requester may not approve");
+    if (role == "completer" && s.role == SignerRole::kApprover && s.at > when)
+      return Status::fail("before_approval", "completing at " + std::to_string(when) +
+                                                 " would be before an approval made at " +
+                                                 std::to_string(s.at));
+  }
+  if (role == "approver" && requester && requester->kid == kid)
+    return Status::fail("self_approval",
+                        "this is the requester's key; the requester may not approve");
+  if (role == "completer" && requester && requester->kid != kid)
+    std::cerr << "keyturn: warning: the completer key (" << kid
+              << ") is not the key the requester signed with (" << requester->kid
+              << "); agents refuse it unless both belong to " << t.payload.requester << "\n";
+  return Status::ok();
 }
 
 int requestSign(int argc, char** argv) {
@@ -129,30 +184,22 @@ int requestSign(int argc, char** argv) {
   // An approver must know exactly what they approve: the list they see is the list signed.
   if (Status s = checkTargets(file.value()); !s) return p->out.fail(s.error());
   auto key = Ed25519PrivateKey::load(keyPath.value());
-  if (!key) return p->out.fail(Error{"io", key.detail()});
+  if (!key) return p->out.fail(key.error());  // insecure_permissions is a refusal (exit 1)
   const std::string kid = key->publicKey().kid();
   std::uint64_t when = at.value().value_or(nowSeconds());
   const auto& t = file->token;
-  for (const auto& s : t.signatures) {
-    if ((role.value() == "requester" && s.role == SignerRole::kRequester) ||
-        (role.value() == "completer" && s.role == SignerRole::kCompleter))
-      return p->out.fail(Error{"usage", "the request already has a " + role.value() + " signature"});
-    if (s.role == SignerRole::kApprover && s.kid == kid && role.value() == "approver")
-      return p->out.fail(Error{"usage", "this key has already approved the request"});
-    if (s.role == SignerRole::kIssuer) return p->out.fail(Error{"usage", "the request has already been issued"});
-    if (role.value() == "completer" && s.role == SignerRole::kApprover && s.at > when)
-      return p->out.fail(Error{"usage", "completing at " + std::to_string(when) + " would be before an approval made at " +
-                                            std::to_string(s.at)});
-  }
+  if (Status s = signable(t, role.value(), kid, when); !s) return p->out.fail(s.error());
   JwsEnvelope env = t.envelope;
   std::string header = role.value() == "requester"  ? requesterHeader(kid, when)
                        : role.value() == "approver" ? approverHeader(kid, when)
                                                     : completerHeader(kid, when);
   appendSignature(env, key.value(), header);
-  if (Status s = writeRequestFile(path.value(), env, file->targets); !s) return p->out.fail(s.error());
+  if (Status s = writeRequestFile(path.value(), env, file->targets); !s)
+    return p->out.fail(s.error());
   return p->out.done(role.value() + " signature added to " + path.value() + " (kid " + kid + ")",
-                     "{\"request\":" + json::quote(t.payload.id) + ",\"role\":" + json::quote(role.value()) +
-                         ",\"kid\":" + json::quote(kid) + ",\"at\":" + std::to_string(when) + "}");
+                     "{\"request\":" + json::quote(t.payload.id) +
+                         ",\"role\":" + json::quote(role.value()) + ",\"kid\":" + json::quote(kid) +
+                         ",\"at\":" + std::to_string(when) + "}");
 }
 
 int requestShow(int argc, char** argv) {
@@ -177,35 +224,42 @@ int requestShow(int argc, char** argv) {
   s << "request " << pl.id << " (tenant " << pl.tenant << ", bundle version " << pl.bundle << ")\n"
     << "action " << pl.action << " " << pl.paramsJson << "\n"
     << "requested by " << pl.requester << ": " << pl.justification << "\n"
-    << "created " << isoTime(pl.created) << " (" << pl.created << "), expires " << isoTime(pl.expires) << " ("
-    << pl.expires << ")\n"
+    << "created " << isoTime(pl.created) << " (" << pl.created << "), expires "
+    << isoTime(pl.expires) << " (" << pl.expires << ")\n"
     << "targets (" << file->targets.size() << "):";
-  j << "{\"request\":" << json::quote(pl.id) << ",\"tenant\":" << json::quote(pl.tenant) << ",\"action\":"
-    << json::quote(pl.action) << ",\"params\":" << pl.paramsJson << ",\"requester\":" << json::quote(pl.requester)
+  j << "{\"request\":" << json::quote(pl.id) << ",\"tenant\":" << json::quote(pl.tenant)
+    << ",\"action\":" << json::quote(pl.action) << ",\"params\":" << pl.paramsJson
+    << ",\"requester\":" << json::quote(pl.requester)
     << ",\"justification\":" << json::quote(pl.justification) << ",\"created\":" << pl.created
     << ",\"expires\":" << pl.expires << ",\"bundle\":" << pl.bundle << ",\"targets\":[";
   for (std::size_t i = 0; i < file->targets.size(); ++i) {
     s << " " << file->targets[i];
     j << (i ? "," : "") << json::quote(file->targets[i]);
   }
-  s << "\n" << (targets ? "targets match the signed Merkle root" : "TARGETS DO NOT MATCH: " + targets.detail()) << "\n";
+  s << "\n"
+    << (targets ? "targets match the signed Merkle root"
+                : "TARGETS DO NOT MATCH: " + targets.detail())
+    << "\n";
   j << "],\"targets_match\":" << (targets ? "true" : "false") << ",\"signatures\":[";
   for (std::size_t i = 0; i < t.signatures.size(); ++i) {
     const auto& sig = t.signatures[i];
     std::string who, status = "not checked (no --bundle)";
     if (bundle) {
-      const Ed25519PublicKey* key =
-          sig.role == SignerRole::kIssuer ? bundle->issuerKey(sig.kid) : bundle->principalKey(sig.kid);
+      const Ed25519PublicKey* key = sig.role == SignerRole::kIssuer ? bundle->issuerKey(sig.kid)
+                                                                    : bundle->principalKey(sig.kid);
       if (const auto* pr = bundle->principalByKid(sig.kid)) who = pr->id;
       if (sig.role == SignerRole::kIssuer && key) who = "issuer";
       const auto& js = t.envelope.signatures[sig.entry];
-      status = !key ? "unknown key" : key->verify(t.envelope.signingInput(js), js.signature.data(), 64) ? "valid"
-                                                                                                        : "BAD SIGNATURE";
+      status = !key ? "unknown key"
+               : key->verify(t.envelope.signingInput(js), js.signature.data(), 64)
+                   ? "valid"
+                   : "BAD SIGNATURE";
     }
-    s << "  " << roleName(sig.role) << " " << (who.empty() ? sig.kid : who + " (" + sig.kid + ")") << " at "
-      << isoTime(sig.at) << ": " << status << "\n";
-    j << (i ? "," : "") << "{\"role\":\"" << roleName(sig.role) << "\",\"kid\":" << json::quote(sig.kid)
-      << ",\"principal\":" << json::quote(who) << ",\"at\":" << sig.at << ",\"status\":" << json::quote(status) << "}";
+    s << "  " << roleName(sig.role) << " " << (who.empty() ? sig.kid : who + " (" + sig.kid + ")")
+      << " at " << isoTime(sig.at) << ": " << status << "\n";
+    j << (i ? "," : "") << "{\"role\":\"" << roleName(sig.role)
+      << "\",\"kid\":" << json::quote(sig.kid) << ",\"principal\":" << json::quote(who)
+      << ",\"at\":" << sig.at << ",\"status\":" << json::quote(status) << "}";
   }
   j << "]}";
   p->out.done(s.str(), j.str());

@@ -20,7 +20,8 @@ struct RequestFile {
 // request file or its token does not parse.
 Result<RequestFile> readRequestFile(const std::string& path);
 // Writes {"kt":"request-file/1","token":...,"targets":[...]} atomically.
-Status writeRequestFile(const std::string& path, const JwsEnvelope& token, const std::vector<std::string>& targets);
+Status writeRequestFile(const std::string& path, const JwsEnvelope& token,
+                        const std::vector<std::string>& targets);
 // Ok if the targets hash to the payload's root and count; else reason "targets_mismatch".
 Status checkTargets(const RequestFile& f);
 
