@@ -16,7 +16,8 @@ constexpr const char* kUsage =
     "  request new ...                         draft a request over a target list\n"
     "  request sign --request F --key K --role requester|approver|completer\n"
     "  request show --request F [--bundle B]   show a request, its targets and signatures\n"
-    "  issue --request F --key ISSUER (--device ID | --all) (--out F | --out-dir D)\n";
+    "  issue --request F --key ISSUER (--device ID | --all) (--out F | --out-dir D)\n"
+    "  policy test|simulate|lint|diff ...      test, explain and compare Lua policies\n";
 
 }  // namespace
 
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   if (command == "bundle") return keyturn::cli::bundleCommand(argc, argv);
   if (command == "request") return keyturn::cli::requestCommand(argc, argv);
   if (command == "issue") return keyturn::cli::issueCommand(argc, argv);
+  if (command == "policy") return keyturn::cli::policyCommand(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << kUsage;
     return 0;

@@ -1,11 +1,16 @@
--- Helpers every policy test file sees (keyturn_policy_tests). The test file itself is
--- trusted code and runs with the full Lua library; the policy under test runs in the
--- real PolicyEngine sandbox, through _keyturn_evaluate.
+// The helpers every policy test file sees (policy_test_runner.h). Kept as Lua because
+// test authors read it to learn what expect_* compare.
+namespace keyturn::policykit {
 
-local tests = {}
+extern const char* const kPolicyTestPrelude;
+const char* const kPolicyTestPrelude = R"lua(
+_keyturn_tests = {}
 
 function test(name, fn)
-  tests[#tests + 1] = { name = name, fn = fn }
+  if type(name) ~= "string" or type(fn) ~= "function" then
+    error("test(name, fn) takes a string and a function", 2)
+  end
+  _keyturn_tests[#_keyturn_tests + 1] = { name = name, fn = fn }
 end
 
 -- request{ action=, params=, requester=, groups={...}, justification=, targets=, now=, ... }
@@ -19,7 +24,7 @@ function request(t)
   }
 end
 
--- device{ ownership=, platform=, os_version=, groups={...}, tags={k=v} }
+-- device{ id=, ownership=, platform=, os_version=, groups={...}, tags={k=v} }
 function device(t)
   t = t or {}
   return {
@@ -98,18 +103,6 @@ function expect_unprotected(req, dev)
   end
   if d.status ~= "ok" then fail("unprotected", d) end
 end
+)lua";
 
-function _keyturn_run_tests()
-  local passed, failed = 0, 0
-  for _, t in ipairs(tests) do
-    local ok, err = pcall(t.fn)
-    if ok then
-      passed = passed + 1
-      print("PASS " .. t.name)
-    else
-      failed = failed + 1
-      print("FAIL " .. t.name .. ": " .. tostring(err))
-    end
-  end
-  return passed, failed
-end
+}  // namespace keyturn::policykit
