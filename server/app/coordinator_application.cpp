@@ -1,0 +1,159 @@
+#include "app/coordinator_application.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/NumberParser.h>
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionException.h>
+#include <Poco/Util/OptionSet.h>
+#include <signal.h>
+
+#include <ctime>
+
+#include "app/system_routes.h"
+
+namespace keyturn::server {
+
+using Poco::Util::Option;
+
+namespace {
+constexpr int kExitUsage = 64;   // EX_USAGE
+constexpr int kExitConfig = 78;  // EX_CONFIG
+
+// Signals are blocked before any thread exists, so every thread inherits the mask and
+// the only place SIGTERM/SIGINT is taken is waitForTerminationRequest()'s sigwait.
+// Otherwise a request thread could receive SIGTERM and die with the default action.
+void blockTerminationSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGQUIT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+}  // namespace
+
+CoordinatorApplication::CoordinatorApplication() { setUnixOptions(true); }
+
+CoordinatorApplication::~CoordinatorApplication() = default;
+
+int CoordinatorApplication::execute(int argc, char** argv) {
+  try {
+    init(argc, argv);
+  } catch (const Poco::Util::OptionException& e) {
+    std::cerr << "keyturn-server run: " << e.displayText() << "\n";
+    return kExitUsage;
+  }
+  return Application::run();
+}
+
+void CoordinatorApplication::defineOptions(Poco::Util::OptionSet& options) {
+  options.addOption(Option("data", "", "data folder made by keyturn-server init").argument("DIR"));
+  options.addOption(Option("port", "",
+                           "listen on this port instead of the configured one; "
+                           "0 picks a free port")
+                        .argument("N"));
+  options.addOption(Option("log-format", "", "json (one object per line) or text").argument("F"));
+  options.addOption(Option("help", "h", "print this help"));
+}
+
+void CoordinatorApplication::handleOption(const std::string& name, const std::string& value) {
+  ServerApplication::handleOption(name, value);
+  if (name == "data") {
+    dataDir_ = value;
+  } else if (name == "port") {
+    int port = 0;
+    if (!Poco::NumberParser::tryParse(value, port) || port < 0 || port > 65535)
+      usageError_ = "--port must be 0..65535, got " + value;
+    else
+      port_ = port;
+  } else if (name == "log-format") {
+    if (!LogSink::parseFormat(value, logFormat_))
+      usageError_ = "--log-format must be json or text, got " + value;
+  } else if (name == "help") {
+    help_ = true;
+    stopOptionsProcessing();
+  }
+}
+
+void CoordinatorApplication::initialize(Poco::Util::Application& self) {
+  log_ = std::make_unique<LogSink>(logFormat_, std::cerr);
+  ServerApplication::initialize(self);
+  if (help_ || !usageError_.empty()) return;
+  if (dataDir_.empty()) {
+    usageError_ = "--data DIR is required";
+    return;
+  }
+  blockTerminationSignals();
+  try {
+    if (Status s = build(); !s) startupError_ = s.error();
+  } catch (const Poco::Exception& e) {
+    startupError_ = Error{"startup", e.displayText()};
+  } catch (const std::exception& e) {
+    startupError_ = Error{"startup", e.what()};
+  }
+}
+
+Status CoordinatorApplication::build() {
+  auto config = ServerConfig::load(dataDir_);
+  if (!config) return config.status();
+  std::string bundlePath = config->bundle;
+  std::string tenant = config->tenant;
+  context_.reset(new ServerContext{std::move(config).value(), *log_,
+                                   BundleState(bundlePath, tenant), Router{}});
+  addSystemRoutes(*context_);
+  Poco::Net::initializeSSL();
+  auto listener = HttpsListener::create(*context_, port_);
+  if (!listener) return listener.status();
+  listener_ = std::move(listener).value();
+  return Status::ok();
+}
+
+void CoordinatorApplication::uninitialize() {
+  listener_.reset();
+  if (context_) Poco::Net::uninitializeSSL();
+  context_.reset();
+  ServerApplication::uninitialize();
+}
+
+int CoordinatorApplication::main(const std::vector<std::string>& args) {
+  if (help_) {
+    Poco::Util::HelpFormatter help(options());
+    help.setCommand("keyturn-server run");
+    help.setUsage("--data DIR [--port N] [--log-format json|text]");
+    help.setUnixStyle(true);
+    help.format(std::cout);
+    return EXIT_OK;
+  }
+  if (usageError_.empty() && !args.empty()) usageError_ = "unexpected argument " + args.front();
+  if (!usageError_.empty()) {
+    log_->error("usage: " + usageError_);
+    return kExitUsage;
+  }
+  if (!startupError_.reason.empty()) {
+    log_->error("cannot start", {LogField::str("reason", startupError_.reason),
+                                 LogField::str("detail", startupError_.detail)});
+    return kExitConfig;
+  }
+  listener_->start();
+  const ServerConfig& config = context_->config;
+  std::uint64_t version = context_->bundle.version(std::time(nullptr));
+  log_->info("listening",
+             {LogField::str("tenant", config.tenant), LogField::str("bind", config.bind),
+              LogField::num("port", listener_->port()),
+              LogField::num("bundle_version", static_cast<std::int64_t>(version))});
+  if (version == 0) {
+    auto why = context_->bundle.current(std::time(nullptr));
+    log_->warn("no trust bundle yet: /api/v1 answers 503 until the ceremony is done",
+               {LogField::str("detail", why ? "" : why.detail())});
+  }
+  waitForTerminationRequest();
+  log_->info("stopping");
+  listener_->stop();
+  log_->info("stopped");
+  return EXIT_OK;
+}
+
+}  // namespace keyturn::server

@@ -1,0 +1,69 @@
+#include "app/request_dispatcher.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "app/http_error.h"
+
+namespace keyturn::server {
+
+using Poco::Net::HTTPResponse;
+
+void RequestDispatcher::handleRequest(Poco::Net::HTTPServerRequest& request,
+                                      Poco::Net::HTTPServerResponse& response) {
+  auto started = std::chrono::steady_clock::now();
+  std::string uri = request.getURI();
+  std::string path = uri.substr(0, uri.find_first_of("?#"));
+  std::string failure;
+  try {
+    dispatch(request, response, path);
+  } catch (const HttpError& e) {
+    if (!response.sent()) e.send(response);
+  } catch (const Poco::Exception& e) {
+    failure = e.displayText();
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    // The cause goes to the log, not to the client: it may name files or internals.
+    context_.log.error("unhandled exception",
+                       {LogField::str("method", request.getMethod()), LogField::str("path", path),
+                        LogField::str("error", failure)});
+    if (!response.sent())
+      HttpError::send(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "internal_error",
+                      "the server failed to handle this request; see its log");
+  }
+  double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  context_.log.info(
+      "request",
+      {LogField::str("method", request.getMethod()), LogField::str("path", path),
+       LogField::num("status", static_cast<int>(response.getStatus())), LogField::real("ms", ms),
+       LogField::str("peer", request.clientAddress().toString())});
+}
+
+void RequestDispatcher::dispatch(Poco::Net::HTTPServerRequest& request,
+                                 Poco::Net::HTTPServerResponse& response, const std::string& path) {
+  if (path.rfind(kApiPrefix, 0) == 0) {
+    auto bundle = context_.bundle.current(std::time(nullptr));
+    if (!bundle)
+      throw HttpError(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, bundle.reason(), bundle.detail());
+  }
+  Router::Match match = context_.router.find(request.getMethod(), path);
+  if (match.allowed.empty())
+    throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "not_found", "no route for " + path);
+  if (match.handler == nullptr) {
+    std::string allow;
+    for (const std::string& m : match.allowed) allow += (allow.empty() ? "" : ", ") + m;
+    response.set("Allow", allow);
+    throw HttpError(HTTPResponse::HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                    request.getMethod() + " is not allowed on " + path + "; allowed: " + allow);
+  }
+  (*match.handler)(request, response, match.params);
+}
+
+}  // namespace keyturn::server

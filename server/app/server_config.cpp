@@ -1,0 +1,88 @@
+#include "app/server_config.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/Exception.h>
+#include <Poco/Util/PropertyFileConfiguration.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "keyturn/crypto_util.h"
+
+namespace keyturn::server {
+
+std::string configPath(const std::string& dataDir) {
+  return (std::filesystem::path(dataDir) / kConfigFileName).string();
+}
+
+ServerConfig ServerConfig::defaultsFor(const std::string& dataDir, const std::string& tenant,
+                                       const std::string& hostname) {
+  std::filesystem::path dir = std::filesystem::absolute(dataDir).lexically_normal();
+  auto in = [&](const char* name) { return (dir / name).string(); };
+  ServerConfig c;
+  c.tenant = tenant;
+  c.hostname = hostname;
+  c.tlsCertificate = in("server.pem");
+  c.tlsKey = in("server.key");
+  c.caCertificate = in("ca.pem");
+  c.caKey = in("ca.key");
+  c.issuerKey = in("issuer.key");
+  c.database = in("keyturn.db");
+  c.bundle = in("bundle.json");
+  return c;
+}
+
+Result<ServerConfig> ServerConfig::load(const std::string& dataDir) {
+  std::string path = configPath(dataDir);
+  if (!std::filesystem::exists(path))
+    return Result<ServerConfig>::fail(
+        "not_initialized", path + " does not exist; run keyturn-server init --data " + dataDir);
+  try {
+    Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> p(
+        new Poco::Util::PropertyFileConfiguration(path));
+    ServerConfig c;
+    c.tenant = p->getString("keyturn.tenant");
+    c.hostname = p->getString("keyturn.hostname");
+    c.bind = p->getString("keyturn.bind", kDefaultBind);
+    c.tlsCertificate = p->getString("keyturn.tls.certificate");
+    c.tlsKey = p->getString("keyturn.tls.key");
+    c.caCertificate = p->getString("keyturn.tls.ca_certificate");
+    c.caKey = p->getString("keyturn.tls.ca_key");
+    c.issuerKey = p->getString("keyturn.issuer.key");
+    c.database = p->getString("keyturn.database");
+    c.bundle = p->getString("keyturn.bundle");
+    int days = p->getInt("keyturn.requests.lifetime_days", kDefaultRequestLifetimeDays);
+    if (days < 1 || days > 365)
+      return Result<ServerConfig>::fail("malformed",
+                                        path + ": keyturn.requests.lifetime_days must be 1..365");
+    c.requestLifetimeDays = static_cast<std::uint32_t>(days);
+    return c;
+  } catch (const Poco::Exception& e) {
+    return Result<ServerConfig>::fail("malformed", path + ": " + e.displayText());
+  }
+}
+
+Status ServerConfig::save(const std::string& dataDir) const {
+  Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> p(
+      new Poco::Util::PropertyFileConfiguration());
+  p->setString("keyturn.tenant", tenant);
+  p->setString("keyturn.hostname", hostname);
+  p->setString("keyturn.bind", bind);
+  p->setString("keyturn.tls.certificate", tlsCertificate);
+  p->setString("keyturn.tls.key", tlsKey);
+  p->setString("keyturn.tls.ca_certificate", caCertificate);
+  p->setString("keyturn.tls.ca_key", caKey);
+  p->setString("keyturn.issuer.key", issuerKey);
+  p->setString("keyturn.database", database);
+  p->setString("keyturn.bundle", bundle);
+  p->setInt("keyturn.requests.lifetime_days", static_cast<int>(requestLifetimeDays));
+  std::ostringstream out;
+  out << "# keyturn-server configuration, written by `keyturn-server init`.\n"
+         "# keyturn.tls.certificate/key may point at certificates from your own PKI.\n";
+  p->save(out);
+  if (std::string err = writeFileAtomic(configPath(dataDir), out.str(), 0600); !err.empty())
+    return Status::fail("io", err);
+  return Status::ok();
+}
+
+}  // namespace keyturn::server

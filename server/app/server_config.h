@@ -1,0 +1,43 @@
+// The coordinator's configuration: DIR/keyturn-server.properties, a Poco properties
+// file written by `keyturn-server init` and read by `keyturn-server run`. Every path in
+// it is absolute, so the server does not depend on its working folder.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "keyturn/result.h"
+
+namespace keyturn::server {
+
+inline constexpr const char* kConfigFileName = "keyturn-server.properties";
+inline constexpr const char* kDefaultBind = "0.0.0.0:8443";
+inline constexpr std::uint32_t kDefaultRequestLifetimeDays = 30;
+
+struct ServerConfig {
+  std::string tenant;
+  std::string hostname;
+  std::string bind = kDefaultBind;  // host:port
+  std::string tlsCertificate;       // server.pem
+  std::string tlsKey;               // server.key (0600)
+  std::string caCertificate;        // ca.pem
+  std::string caKey;                // ca.key (0600)
+  std::string issuerKey;            // issuer.key (Ed25519, 0600)
+  std::string database;             // keyturn.db
+  std::string bundle;               // bundle.json, from the ceremony
+  std::uint32_t requestLifetimeDays = kDefaultRequestLifetimeDays;
+
+  // The defaults for a data folder: every file inside `dataDir` (made absolute).
+  static ServerConfig defaultsFor(const std::string& dataDir, const std::string& tenant,
+                                  const std::string& hostname);
+  // Reads DIR/keyturn-server.properties. Reasons: "not_initialized" (no file),
+  // "malformed" (a key missing or a value out of range).
+  static Result<ServerConfig> load(const std::string& dataDir);
+  // Writes it (mode 0600, atomically) with a comment header.
+  Status save(const std::string& dataDir) const;
+};
+
+// DIR/keyturn-server.properties.
+std::string configPath(const std::string& dataDir);
+
+}  // namespace keyturn::server

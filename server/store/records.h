@@ -1,0 +1,139 @@
+// The rows the coordinator stores, as plain values. Times are Unix seconds. JSON
+// columns hold compact JSON text the services produced; the store never parses them.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace keyturn::server {
+
+// Request states (requests.state) and per-device states (request_targets.state).
+namespace state {
+inline constexpr const char* kNeedsApproval = "needs_approval";
+inline constexpr const char* kApproved = "approved";
+inline constexpr const char* kRejected = "rejected";
+inline constexpr const char* kCancelled = "cancelled";
+inline constexpr const char* kExpired = "expired";
+inline constexpr const char* kCompleted = "completed";
+inline constexpr const char* kQueued = "queued";
+inline constexpr const char* kDelivered = "delivered";
+inline constexpr const char* kSucceeded = "succeeded";
+inline constexpr const char* kFailed = "failed";
+inline constexpr const char* kInterrupted = "interrupted";
+}  // namespace state
+
+struct RequestRecord {
+  std::string id;
+  std::string tenant;
+  std::string action;
+  std::string paramsJson;
+  std::string requester;
+  std::string justification;
+  std::int64_t created = 0;
+  std::int64_t expires = 0;
+  std::int64_t bundleVersion = 0;
+  std::int64_t targetCount = 0;
+  std::string targetRoot;   // RFC 6962 root over the target ids, hex as in the payload
+  std::string payloadB64;   // the exact signed payload (base64url)
+  std::string state;
+  std::string requirementsJson;
+  std::int64_t updated = 0;
+};
+
+// One JWS signature over a request's payload, with the approver's notes.
+struct SignatureRecord {
+  std::string requestId;
+  std::string role;  // "requester", "approver", "completer"
+  std::string principal;
+  std::string kid;
+  std::int64_t at = 0;
+  std::string protectedB64;
+  std::string signatureB64;
+  std::string notes;
+};
+
+struct RejectionRecord {
+  std::string requestId;
+  std::string principal;
+  std::string notes;
+  std::int64_t at = 0;
+};
+
+struct TargetRecord {
+  std::string requestId;
+  std::string deviceId;
+  std::int64_t idx = 0;
+  std::string state;
+  std::optional<std::string> token;       // set at completion
+  std::optional<std::string> resultJson;  // set by the device's report
+  std::int64_t updated = 0;
+};
+
+struct DeviceRecord {
+  std::string id;
+  std::string certFingerprint;
+  std::string factsJson;
+  std::int64_t enrolledAt = 0;
+  std::optional<std::int64_t> lastContact;
+  std::optional<std::int64_t> removedAt;
+};
+
+struct EnrollmentCodeRecord {
+  std::string codeHash;  // SHA-256 hex of the code; the code itself is never stored
+  std::string createdBy;
+  std::int64_t created = 0;
+  std::int64_t expires = 0;
+  std::optional<std::int64_t> usedAt;
+  std::optional<std::string> deviceId;
+};
+
+struct BundleRecord {
+  std::int64_t version = 0;
+  std::string sha256;
+  std::string file;  // path of the signed bundle file in the data folder
+  std::int64_t publishedAt = 0;
+};
+
+struct ChallengeRecord {
+  std::string challengeHash;
+  std::string principal;
+  std::int64_t expires = 0;
+};
+
+struct SessionRecord {
+  std::string tokenHash;
+  std::string principal;
+  std::int64_t created = 0;
+  std::int64_t expires = 0;
+};
+
+// What a caller asks to log; the store gives it seq, prev_hash and hash.
+struct AuditEvent {
+  std::string actor;    // principal, "device:<id>", or "coordinator"
+  std::string event;    // e.g. "request.approved", "login.refused"
+  std::string subject;  // request id, device id, bundle version, ...
+  std::string detailJson = "{}";
+};
+
+struct AuditEntry {
+  std::int64_t seq = 0;
+  std::int64_t at = 0;
+  std::string actor;
+  std::string event;
+  std::string subject;
+  std::string detailJson;
+  std::string prevHash;
+  std::string hash;
+};
+
+// Filters of listRequests(); empty members do not filter. Newest first.
+struct RequestFilter {
+  std::optional<std::string> requester;
+  std::optional<std::string> state;
+  std::optional<std::string> action;
+  std::int64_t limit = 100;
+  std::int64_t offset = 0;
+};
+
+}  // namespace keyturn::server

@@ -1,0 +1,252 @@
+#include "store/sqlite_store.h"
+
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/Statement.h>
+
+#include <sqlite3.h>
+
+#include "store/migrator.h"
+#include "store/sqlite_rows.h"
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Statement;
+using Poco::Int64;
+
+namespace keyturn::server {
+namespace {
+
+std::once_flag gRegisterOnce;
+constexpr std::size_t kLoginTimeoutSeconds = 5;
+
+// Poco's SQLite connector retries a failed open until its login timeout (60 s by
+// default); opening once with SQLite itself first gives a bad path its error at once.
+std::string preflightOpen(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  std::string error = rc == SQLITE_OK ? "" : (db ? sqlite3_errmsg(db) : "out of memory");
+  sqlite3_close(db);
+  return error;
+}
+
+std::string sqlOf(const char* head, const char* columns, const char* tail) {
+  return std::string(head) + columns + tail;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(const Poco::Data::Session& session) : session_(session) {}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
+                                                       const SqliteOptions& options) {
+  const std::string where = "database " + path;
+  try {
+    std::call_once(gRegisterOnce, [] { Poco::Data::SQLite::Connector::registerConnector(); });
+    if (auto error = preflightOpen(path); !error.empty()) {
+      return Result<std::unique_ptr<SqliteStore>>::fail(kStorage, "cannot open " + where + ": " + error);
+    }
+    Poco::Data::Session session("SQLite", path, kLoginTimeoutSeconds);
+    Int64 timeout = options.busyTimeoutMs;
+    session << "PRAGMA busy_timeout = " + std::to_string(timeout), now;
+    std::string mode;
+    session << "PRAGMA journal_mode = WAL", into(mode), now;
+    if (mode != "wal") {
+      return Result<std::unique_ptr<SqliteStore>>::fail(
+          kStorage, where + ": cannot use the WAL journal (got '" + mode + "')");
+    }
+    session << "PRAGMA foreign_keys = ON", now;
+    session << "PRAGMA synchronous = FULL", now;
+    auto migrated = Migrator("sqlite").migrate(session);
+    if (!migrated) {
+      return Result<std::unique_ptr<SqliteStore>>::fail(kStorage,
+                                                        where + ": " + migrated.detail());
+    }
+    return std::unique_ptr<SqliteStore>(new SqliteStore(session));
+  } catch (const Poco::Exception& e) {
+    return storageError("cannot open " + where, e);
+  } catch (const std::exception& e) {
+    return storageError("cannot open " + where, e);
+  }
+}
+
+void SqliteStore::setDurability(Durability durability) {
+  if (durability == durability_) return;
+  session_ << (durability == Durability::kFull ? "PRAGMA synchronous = FULL"
+                                               : "PRAGMA synchronous = NORMAL"),
+      now;
+  durability_ = durability;
+}
+
+Status SqliteStore::write(const char* what, Durability durability,
+                          const std::function<Status()>& body) {
+  std::lock_guard lock(mu_);
+  try {
+    setDurability(durability);
+    Transaction tx(session_);
+    if (auto s = tx.begin(); !s) return Status::fail(kStorage, std::string(what) + ": " + s.detail());
+    if (auto s = body(); !s) return s;  // the transaction rolls back
+    if (auto s = tx.commit(); !s) return Status::fail(kStorage, std::string(what) + ": " + s.detail());
+    return Status::ok();
+  } catch (const Poco::Data::SQLite::ConstraintViolationException& e) {
+    return Status::fail(kConflict, std::string(what) + ": " + e.displayText());
+  } catch (const Poco::Exception& e) {
+    return storageError(what, e);
+  } catch (const std::exception& e) {
+    return storageError(what, e);
+  }
+}
+
+Status SqliteStore::read(const char* what, const std::function<Status()>& body) {
+  std::lock_guard lock(mu_);
+  try {
+    return body();
+  } catch (const Poco::Exception& e) {
+    return storageError(what, e);
+  } catch (const std::exception& e) {
+    return storageError(what, e);
+  }
+}
+
+void SqliteStore::appendIf(const OptionalAudit& audit, std::int64_t at) {
+  if (audit) appendAuditLocked(*audit, at);
+}
+
+Status SqliteStore::expectState(const std::string& id, const std::string& expected) {
+  std::vector<std::string> found;
+  session_ << "SELECT state FROM requests WHERE id = ?", bind(id), into(found), now;
+  if (found.empty()) return Status::fail(kNotFound, "no request " + id);
+  if (found.front() != expected) {
+    return Status::fail(kStateChanged, "request " + id + " is " + found.front() + ", not " + expected);
+  }
+  return Status::ok();
+}
+
+Status SqliteStore::insertRequest(const RequestRecord& r, const std::vector<std::string>& deviceIds,
+                                  const SignatureRecord& sig, const OptionalAudit& audit) {
+  return write("insert request", Durability::kFull, [&]() -> Status {
+    Int64 pending = 0;
+    session_ << "SELECT COUNT(*) FROM requests WHERE tenant = ? AND action = ? AND target_root = ?"
+                " AND state IN ('needs_approval', 'approved')",
+        bind(r.tenant), bind(r.action), bind(r.targetRoot), into(pending), now;
+    if (pending > 0) {
+      return Status::fail(kConflict, "a request for " + r.action +
+                                         " on the same targets is already pending");
+    }
+    session_ << sqlOf("INSERT INTO requests (", rows::kRequestColumns,
+                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        bind(r.id), bind(r.tenant), bind(r.action), bind(r.paramsJson), bind(r.requester),
+        bind(r.justification), bind(Int64(r.created)), bind(Int64(r.expires)),
+        bind(Int64(r.bundleVersion)), bind(Int64(r.targetCount)), bind(r.targetRoot),
+        bind(r.payloadB64), bind(r.state), bind(r.requirementsJson), bind(Int64(r.updated)), now;
+    if (!deviceIds.empty()) {
+      std::vector<std::string> ids(deviceIds.size(), r.id);
+      std::vector<std::string> devices = deviceIds;
+      std::vector<Int64> idx(deviceIds.size());
+      for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<Int64>(i);
+      std::vector<Int64> updated(deviceIds.size(), r.created);
+      session_ << "INSERT INTO request_targets (request_id, device_id, idx, state, updated)"
+                  " VALUES (?, ?, ?, 'queued', ?)",
+          use(ids), use(devices), use(idx), use(updated), now;
+    }
+    session_ << sqlOf("INSERT INTO request_signatures (", rows::kSignatureColumns,
+                      ") VALUES (?, 'requester', ?, ?, ?, ?, ?, ?)"),
+        bind(r.id), bind(sig.principal), bind(sig.kid), bind(Int64(sig.at)),
+        bind(sig.protectedB64), bind(sig.signatureB64), bind(sig.notes), now;
+    appendIf(audit, r.created);
+    return Status::ok();
+  });
+}
+
+Result<RequestRecord> SqliteStore::getRequest(const std::string& id) {
+  std::optional<RequestRecord> out;
+  auto s = read("get request", [&]() -> Status {
+    Statement st(session_);
+    st << sqlOf("SELECT ", rows::kRequestColumns, " FROM requests WHERE id = ?"), bind(id);
+    st.execute();
+    RecordSet rs(st);
+    if (!rs.moveFirst()) return Status::fail(kNotFound, "no request " + id);
+    out = rows::request(rs);
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return *out;
+}
+
+Result<std::vector<RequestRecord>> SqliteStore::listRequests(const RequestFilter& f) {
+  std::vector<RequestRecord> out;
+  auto s = read("list requests", [&]() -> Status {
+    Statement st(session_);
+    std::string sql = sqlOf("SELECT ", rows::kRequestColumns, " FROM requests WHERE 1 = 1");
+    if (f.requester) sql += " AND requester = ?";
+    if (f.state) sql += " AND state = ?";
+    if (f.action) sql += " AND action = ?";
+    sql += " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?";
+    st << sql;
+    if (f.requester) st, bind(*f.requester);
+    if (f.state) st, bind(*f.state);
+    if (f.action) st, bind(*f.action);
+    st, bind(Int64(f.limit)), bind(Int64(f.offset));
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(rows::request(rs));
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Result<std::vector<SignatureRecord>> SqliteStore::signatures(const std::string& requestId) {
+  std::vector<SignatureRecord> out;
+  auto s = read("list signatures", [&]() -> Status {
+    Statement st(session_);
+    st << sqlOf("SELECT ", rows::kSignatureColumns,
+                " FROM request_signatures WHERE request_id = ? ORDER BY"
+                " CASE role WHEN 'requester' THEN 0 WHEN 'approver' THEN 1 ELSE 2 END, at"),
+        bind(requestId);
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(rows::signature(rs));
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Result<std::vector<RejectionRecord>> SqliteStore::rejections(const std::string& requestId) {
+  std::vector<RejectionRecord> out;
+  auto s = read("list rejections", [&]() -> Status {
+    Statement st(session_);
+    st << "SELECT request_id, principal, notes, at FROM rejections WHERE request_id = ?"
+          " ORDER BY at",
+        bind(requestId);
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+      out.push_back({rows::text(rs, "request_id"), rows::text(rs, "principal"),
+                     rows::text(rs, "notes"), rows::integer(rs, "at")});
+    }
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Result<std::vector<TargetRecord>> SqliteStore::targets(const std::string& requestId) {
+  std::vector<TargetRecord> out;
+  auto s = read("list targets", [&]() -> Status {
+    Statement st(session_);
+    st << sqlOf("SELECT ", rows::kTargetColumns,
+                " FROM request_targets WHERE request_id = ? ORDER BY idx"),
+        bind(requestId);
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(rows::target(rs));
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+}  // namespace keyturn::server

@@ -1,0 +1,110 @@
+// The Store on SQLite through Poco::Data: one connection, serialised by a mutex (SQLite
+// has a single writer anyway), WAL journal, busy timeout, schema migrated on open.
+#pragma once
+
+#include <Poco/Data/Session.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "store/storage_error.h"
+#include "store/store.h"
+#include "store/transaction.h"
+
+namespace keyturn::server {
+
+struct SqliteOptions {
+  int busyTimeoutMs = 5000;  // how long a write waits for another writer's lock
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Opens or creates the database at `path`, enables WAL and foreign keys, and migrates
+  // it to the latest embedded schema. Fails with reason "storage" and a detail naming
+  // the path when the file cannot be opened, written or migrated (a read-only folder,
+  // a full disk, a database from a newer build); never throws.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path,
+                                                   const SqliteOptions& options = {});
+
+  Status insertRequest(const RequestRecord& request, const std::vector<std::string>& deviceIds,
+                       const SignatureRecord& requesterSignature,
+                       const OptionalAudit& audit) override;
+  Result<RequestRecord> getRequest(const std::string& id) override;
+  Result<std::vector<RequestRecord>> listRequests(const RequestFilter& filter) override;
+  Result<std::vector<SignatureRecord>> signatures(const std::string& requestId) override;
+  Result<std::vector<RejectionRecord>> rejections(const std::string& requestId) override;
+  Result<std::vector<TargetRecord>> targets(const std::string& requestId) override;
+  Status addApproval(const SignatureRecord& approval, const std::string& expectedState,
+                     const std::optional<std::string>& nextState,
+                     const OptionalAudit& audit) override;
+  Status addRejection(const RejectionRecord& rejection, const std::string& expectedState,
+                      const OptionalAudit& audit) override;
+  Status setState(const std::string& id, const std::string& expectedState,
+                  const std::string& nextState, std::int64_t at,
+                  const OptionalAudit& audit) override;
+  Status completeRequest(const SignatureRecord& completer,
+                         const std::vector<std::pair<std::string, std::string>>& tokens,
+                         const OptionalAudit& audit) override;
+  Result<std::vector<std::string>> expireDue(std::int64_t now) override;
+
+  Result<std::vector<TargetRecord>> queuedTokens(const std::string& deviceId) override;
+  Status markDelivered(const std::string& requestId, const std::string& deviceId,
+                       std::int64_t at, const OptionalAudit& audit) override;
+  Result<bool> recordResult(const std::string& requestId, const std::string& deviceId,
+                            const std::string& resultState, const std::string& resultJson,
+                            std::int64_t at, const OptionalAudit& audit) override;
+
+  Status insertDevice(const DeviceRecord& device, const OptionalAudit& audit) override;
+  Result<DeviceRecord> getDevice(const std::string& id) override;
+  Result<std::vector<DeviceRecord>> listDevices(bool includeRemoved) override;
+  Status updateDeviceFacts(const std::string& id, const std::string& factsJson,
+                           std::int64_t at) override;
+  Status touchDevice(const std::string& id, std::int64_t at) override;
+  Status removeDevice(const std::string& id, std::int64_t at, const OptionalAudit& audit) override;
+  Status insertEnrollmentCode(const EnrollmentCodeRecord& code, const OptionalAudit& audit) override;
+  Result<EnrollmentCodeRecord> consumeEnrollmentCode(const std::string& codeHash,
+                                                     const std::string& deviceId,
+                                                     std::int64_t now) override;
+
+  Status insertBundle(const BundleRecord& bundle, const OptionalAudit& audit) override;
+  Result<BundleRecord> latestBundle() override;
+  Result<std::vector<BundleRecord>> bundlesFrom(std::int64_t fromVersion) override;
+
+  Status insertChallenge(const ChallengeRecord& challenge) override;
+  Result<ChallengeRecord> consumeChallenge(const std::string& challengeHash,
+                                           std::int64_t now) override;
+  Status insertSession(const SessionRecord& session) override;
+  Result<SessionRecord> getSession(const std::string& tokenHash, std::int64_t now) override;
+  Status deleteSession(const std::string& tokenHash) override;
+  Result<std::int64_t> purgeExpired(std::int64_t now) override;
+
+  Result<AuditEntry> appendAudit(const AuditEvent& event, std::int64_t at) override;
+  Result<std::vector<AuditEntry>> listAudit(std::int64_t fromSeq, std::int64_t limit) override;
+  Status forEachAudit(const std::function<bool(const AuditEntry&)>& visit) override;
+
+ private:
+  enum class Durability { kFull, kNormal };
+
+  explicit SqliteStore(const Poco::Data::Session& session);
+
+  // Runs `body` (returning Status, free to throw Poco exceptions) inside one write
+  // transaction under the mutex; commits only if it returned ok. Every exception
+  // becomes reason "storage" (or "conflict" for a constraint violation) naming `what`.
+  Status write(const char* what, Durability durability, const std::function<Status()>& body);
+  // Runs a read-only `body` under the mutex, converting exceptions the same way.
+  Status read(const char* what, const std::function<Status()>& body);
+  // Sets PRAGMA synchronous when it differs from the connection's current setting.
+  void setDurability(Durability durability);
+  // Appends inside the caller's transaction (the chain head is read under its lock).
+  AuditEntry appendAuditLocked(const AuditEvent& event, std::int64_t at);
+  void appendIf(const OptionalAudit& audit, std::int64_t at);
+  // The request's current state inside a transaction; "not_found" / "state_changed".
+  Status expectState(const std::string& id, const std::string& expected);
+
+  std::mutex mu_;
+  Poco::Data::Session session_;
+  Durability durability_ = Durability::kFull;
+};
+
+}  // namespace keyturn::server

@@ -1,0 +1,88 @@
+// SqliteStore: the audit table. Hashing is AuditLog's; this file only stores entries.
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+
+#include <limits>
+
+#include "store/audit_log.h"
+#include "store/sqlite_rows.h"
+#include "store/sqlite_store.h"
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Statement;
+using Poco::Int64;
+
+namespace keyturn::server {
+namespace {
+
+constexpr Int64 kPage = 1000;  // entries per read while walking the chain
+
+}  // namespace
+
+AuditEntry SqliteStore::appendAuditLocked(const AuditEvent& event, std::int64_t at) {
+  std::vector<Int64> seq;
+  std::vector<std::string> hash;
+  session_ << "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", into(seq), into(hash), now;
+  const AuditEntry e = seq.empty() ? AuditLog::link(0, AuditLog::kGenesisHash, event, at)
+                                   : AuditLog::link(seq.front(), hash.front(), event, at);
+  session_ << std::string("INSERT INTO audit (") + rows::kAuditColumns +
+                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      bind(Int64(e.seq)), bind(Int64(e.at)), bind(e.actor), bind(e.event), bind(e.subject),
+      bind(e.detailJson), bind(e.prevHash), bind(e.hash), now;
+  return e;
+}
+
+Result<AuditEntry> SqliteStore::appendAudit(const AuditEvent& event, std::int64_t at) {
+  AuditEntry out;
+  auto s = write("append audit", Durability::kFull, [&]() -> Status {
+    out = appendAuditLocked(event, at);
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Result<std::vector<AuditEntry>> SqliteStore::listAudit(std::int64_t fromSeq, std::int64_t limit) {
+  std::vector<AuditEntry> out;
+  auto s = read("list audit", [&]() -> Status {
+    Statement st(session_);
+    st << std::string("SELECT ") + rows::kAuditColumns +
+              " FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?",
+        bind(Int64(fromSeq)), bind(Int64(limit));
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(rows::auditEntry(rs));
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Status SqliteStore::forEachAudit(const std::function<bool(const AuditEntry&)>& visit) {
+  // Pages by seq so the lock is held per page, not for the whole walk.
+  Int64 after = std::numeric_limits<Int64>::min();
+  for (;;) {
+    std::vector<AuditEntry> page;
+    auto s = read("walk audit", [&]() -> Status {
+      Statement st(session_);
+      st << std::string("SELECT ") + rows::kAuditColumns +
+                " FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+          bind(after), bind(kPage);
+      st.execute();
+      RecordSet rs(st);
+      for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
+        page.push_back(rows::auditEntry(rs));
+      }
+      return Status::ok();
+    });
+    if (!s) return s;
+    for (const auto& e : page) {
+      if (!visit(e)) return Status::ok();
+    }
+    if (static_cast<Int64>(page.size()) < kPage) return Status::ok();
+    after = page.back().seq;
+  }
+}
+
+}  // namespace keyturn::server

@@ -1,0 +1,218 @@
+// SqliteStore: the workflow's state changes, delivery and execution results.
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+
+#include "store/sqlite_rows.h"
+#include "store/sqlite_store.h"
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Statement;
+using Poco::Int64;
+
+namespace keyturn::server {
+namespace {
+
+bool isResultState(const std::string& s) {
+  return s == state::kSucceeded || s == state::kFailed || s == state::kInterrupted;
+}
+
+}  // namespace
+
+Status SqliteStore::addApproval(const SignatureRecord& a, const std::string& expectedState,
+                                const std::optional<std::string>& nextState,
+                                const OptionalAudit& audit) {
+  return write("add approval", Durability::kFull, [&]() -> Status {
+    if (auto s = expectState(a.requestId, expectedState); !s) return s;
+    Int64 already = 0;
+    session_ << "SELECT COUNT(*) FROM request_signatures WHERE request_id = ? AND role = 'approver'"
+                " AND principal = ?",
+        bind(a.requestId), bind(a.principal), into(already), now;
+    if (already > 0) {
+      return Status::fail(kConflict, a.principal + " already approved request " + a.requestId);
+    }
+    session_ << "INSERT INTO request_signatures (request_id, role, principal, kid, at,"
+                " protected_b64, signature_b64, notes) VALUES (?, 'approver', ?, ?, ?, ?, ?, ?)",
+        bind(a.requestId), bind(a.principal), bind(a.kid), bind(Int64(a.at)),
+        bind(a.protectedB64), bind(a.signatureB64), bind(a.notes), now;
+    if (nextState) {
+      session_ << "UPDATE requests SET state = ?, updated = ? WHERE id = ?", bind(*nextState),
+          bind(Int64(a.at)), bind(a.requestId), now;
+    } else {
+      session_ << "UPDATE requests SET updated = ? WHERE id = ?", bind(Int64(a.at)),
+          bind(a.requestId), now;
+    }
+    appendIf(audit, a.at);
+    return Status::ok();
+  });
+}
+
+Status SqliteStore::addRejection(const RejectionRecord& r, const std::string& expectedState,
+                                 const OptionalAudit& audit) {
+  return write("add rejection", Durability::kFull, [&]() -> Status {
+    if (auto s = expectState(r.requestId, expectedState); !s) return s;
+    session_ << "INSERT INTO rejections (request_id, principal, notes, at) VALUES (?, ?, ?, ?)",
+        bind(r.requestId), bind(r.principal), bind(r.notes), bind(Int64(r.at)), now;
+    session_ << "UPDATE requests SET state = 'rejected', updated = ? WHERE id = ?",
+        bind(Int64(r.at)), bind(r.requestId), now;
+    appendIf(audit, r.at);
+    return Status::ok();
+  });
+}
+
+Status SqliteStore::setState(const std::string& id, const std::string& expectedState,
+                             const std::string& nextState, std::int64_t at,
+                             const OptionalAudit& audit) {
+  return write("set request state", Durability::kFull, [&]() -> Status {
+    Statement update(session_);
+    update << "UPDATE requests SET state = ?, updated = ? WHERE id = ? AND state = ?",
+        bind(nextState), bind(Int64(at)), bind(id), bind(expectedState);
+    if (update.execute() == 0) {
+      auto s = expectState(id, expectedState);
+      return s ? Status::fail(kStateChanged, "request " + id + " changed meanwhile") : s;
+    }
+    appendIf(audit, at);
+    return Status::ok();
+  });
+}
+
+Status SqliteStore::completeRequest(const SignatureRecord& c,
+                                    const std::vector<std::pair<std::string, std::string>>& tokens,
+                                    const OptionalAudit& audit) {
+  return write("complete request", Durability::kFull, [&]() -> Status {
+    if (auto s = expectState(c.requestId, state::kApproved); !s) return s;
+    Int64 targetCount = 0;
+    session_ << "SELECT COUNT(*) FROM request_targets WHERE request_id = ?", bind(c.requestId),
+        into(targetCount), now;
+    if (targetCount != static_cast<Int64>(tokens.size())) {
+      return Status::fail(kConflict, "request " + c.requestId + " has " +
+                                         std::to_string(targetCount) + " targets but " +
+                                         std::to_string(tokens.size()) + " tokens were issued");
+    }
+    session_ << "INSERT INTO request_signatures (request_id, role, principal, kid, at,"
+                " protected_b64, signature_b64, notes) VALUES (?, 'completer', ?, ?, ?, ?, ?, ?)",
+        bind(c.requestId), bind(c.principal), bind(c.kid), bind(Int64(c.at)),
+        bind(c.protectedB64), bind(c.signatureB64), bind(c.notes), now;
+    if (!tokens.empty()) {
+      std::vector<std::string> tokenTexts, requestIds(tokens.size(), c.requestId), deviceIds;
+      std::vector<Int64> updated(tokens.size(), c.at);
+      for (const auto& [device, token] : tokens) {
+        deviceIds.push_back(device);
+        tokenTexts.push_back(token);
+      }
+      session_ << "UPDATE request_targets SET token = ?, state = 'queued', updated = ?"
+                  " WHERE request_id = ? AND device_id = ?",
+          use(tokenTexts), use(updated), use(requestIds), use(deviceIds), now;
+      Int64 missing = 0;
+      session_ << "SELECT COUNT(*) FROM request_targets WHERE request_id = ? AND token IS NULL",
+          bind(c.requestId), into(missing), now;
+      if (missing != 0) {
+        return Status::fail(kConflict, std::to_string(missing) + " targets of request " +
+                                           c.requestId + " got no token");
+      }
+    }
+    session_ << "UPDATE requests SET state = 'completed', updated = ? WHERE id = ?",
+        bind(Int64(c.at)), bind(c.requestId), now;
+    appendIf(audit, c.at);
+    return Status::ok();
+  });
+}
+
+Result<std::vector<std::string>> SqliteStore::expireDue(std::int64_t nowSeconds) {
+  std::vector<std::string> expired;
+  auto s = write("expire requests", Durability::kFull, [&]() -> Status {
+    expired.clear();
+    session_ << "SELECT id FROM requests WHERE state IN ('needs_approval', 'approved')"
+                " AND expires <= ? ORDER BY id",
+        bind(Int64(nowSeconds)), into(expired), now;
+    for (const auto& id : expired) {
+      session_ << "UPDATE requests SET state = 'expired', updated = ? WHERE id = ?",
+          bind(Int64(nowSeconds)), bind(id), now;
+      session_ << "UPDATE request_targets SET state = 'expired', updated = ? WHERE request_id = ?",
+          bind(Int64(nowSeconds)), bind(id), now;
+      appendAuditLocked({"coordinator", "request.expired", id, "{}"}, nowSeconds);
+    }
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return expired;
+}
+
+Result<std::vector<TargetRecord>> SqliteStore::queuedTokens(const std::string& deviceId) {
+  std::vector<TargetRecord> out;
+  auto s = read("fetch queued tokens", [&]() -> Status {
+    Statement st(session_);
+    st << "SELECT t.request_id AS request_id, t.device_id AS device_id, t.idx AS idx,"
+          " t.state AS state, t.token AS token, t.result_json AS result_json,"
+          " t.updated AS updated FROM request_targets t JOIN requests r ON r.id = t.request_id"
+          " WHERE t.device_id = ? AND t.state = 'queued' AND t.token IS NOT NULL"
+          " AND r.state = 'completed' ORDER BY t.updated, t.request_id",
+        bind(deviceId);
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(rows::target(rs));
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Status SqliteStore::markDelivered(const std::string& requestId, const std::string& deviceId,
+                                  std::int64_t at, const OptionalAudit& audit) {
+  return write("mark delivered", Durability::kFull, [&]() -> Status {
+    std::vector<std::string> found;
+    session_ << "SELECT state FROM request_targets WHERE request_id = ? AND device_id = ?"
+                " AND token IS NOT NULL",
+        bind(requestId), bind(deviceId), into(found), now;
+    if (found.empty()) {
+      return Status::fail(kNotFound, "no token for " + deviceId + " in request " + requestId);
+    }
+    if (found.front() != state::kQueued) return Status::ok();  // delivered before
+    session_ << "UPDATE request_targets SET state = 'delivered', updated = ?"
+                " WHERE request_id = ? AND device_id = ?",
+        bind(Int64(at)), bind(requestId), bind(deviceId), now;
+    appendIf(audit, at);
+    return Status::ok();
+  });
+}
+
+Result<bool> SqliteStore::recordResult(const std::string& requestId, const std::string& deviceId,
+                                       const std::string& resultState,
+                                       const std::string& resultJson, std::int64_t at,
+                                       const OptionalAudit& audit) {
+  if (!isResultState(resultState)) {
+    return Result<bool>::fail(kInvalid, "not an execution result state: " + resultState);
+  }
+  bool recorded = false;
+  auto s = write("record result", Durability::kFull, [&]() -> Status {
+    Statement st(session_);
+    st << std::string("SELECT ") + rows::kTargetColumns +
+              " FROM request_targets WHERE request_id = ? AND device_id = ?",
+        bind(requestId), bind(deviceId);
+    st.execute();
+    RecordSet rs(st);
+    if (!rs.moveFirst()) {
+      return Status::fail(kNotFound, "request " + requestId + " has no target " + deviceId);
+    }
+    const TargetRecord t = rows::target(rs);
+    if (isResultState(t.state)) {
+      if (t.state == resultState && t.resultJson == resultJson) return Status::ok();
+      return Status::fail(kConflict, "a different result for " + deviceId + " in request " +
+                                         requestId + " is already recorded (" + t.state + ")");
+    }
+    if (!t.token) {
+      return Status::fail(kStateChanged, "no token was issued to " + deviceId + " for request " +
+                                             requestId);
+    }
+    session_ << "UPDATE request_targets SET state = ?, result_json = ?, updated = ?"
+                " WHERE request_id = ? AND device_id = ?",
+        bind(resultState), bind(resultJson), bind(Int64(at)), bind(requestId), bind(deviceId), now;
+    appendIf(audit, at);
+    recorded = true;
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return recorded;
+}
+
+}  // namespace keyturn::server

@@ -1,0 +1,136 @@
+// The coordinator's storage interface: every read and write the workflow needs, and
+// nothing else. Implementations hold only SQL; workflow rules (who may approve, what a
+// policy requires) live in the services that call this.
+//
+// Every method returns a Status or Result and never throws. Failures carry reason
+// "storage" (the database could not do it), "not_found", "conflict" (a duplicate or a
+// differing row) or "state_changed" (an optimistic state check lost a race). Methods
+// taking an `audit` event append it to the audit chain in the same transaction as the
+// change, so an acknowledged change and its audit entry are durable together or not at
+// all. Workflow changes are durable (fsync) when the call returns.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "keyturn/result.h"
+#include "store/records.h"
+
+namespace keyturn::server {
+
+using OptionalAudit = std::optional<AuditEvent>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // --- Requests -------------------------------------------------------------------
+  // Inserts the request, its target rows (in `deviceIds` order, state "queued" without a
+  // token: nothing is delivered before completion) and the requester's signature.
+  // "conflict" if the id exists or another request with the same tenant, action and
+  // target root is still needs_approval or approved (one pending request per target set).
+  virtual Status insertRequest(const RequestRecord& request,
+                               const std::vector<std::string>& deviceIds,
+                               const SignatureRecord& requesterSignature,
+                               const OptionalAudit& audit) = 0;
+  virtual Result<RequestRecord> getRequest(const std::string& id) = 0;
+  virtual Result<std::vector<RequestRecord>> listRequests(const RequestFilter& filter) = 0;
+  // Signatures in the order they were added (requester first).
+  virtual Result<std::vector<SignatureRecord>> signatures(const std::string& requestId) = 0;
+  virtual Result<std::vector<RejectionRecord>> rejections(const std::string& requestId) = 0;
+  virtual Result<std::vector<TargetRecord>> targets(const std::string& requestId) = 0;
+
+  // Adds an approver signature while the request is still in `expectedState`; and, if
+  // `nextState` is given, moves it there in the same transaction (the last approval
+  // needed). "state_changed" if the request left `expectedState`; "conflict" if this
+  // principal already approved.
+  virtual Status addApproval(const SignatureRecord& approval, const std::string& expectedState,
+                             const std::optional<std::string>& nextState,
+                             const OptionalAudit& audit) = 0;
+  // Records a rejection and moves the request from `expectedState` to "rejected".
+  virtual Status addRejection(const RejectionRecord& rejection, const std::string& expectedState,
+                              const OptionalAudit& audit) = 0;
+  // Moves a request from `expectedState` to `nextState`: "state_changed" if its state
+  // is no longer `expectedState` (this is how an approval racing an expiry is refused),
+  // "not_found" if there is no such request.
+  virtual Status setState(const std::string& id, const std::string& expectedState,
+                          const std::string& nextState, std::int64_t at,
+                          const OptionalAudit& audit) = 0;
+  // Completion in one transaction: approved -> completed, the completer signature, and
+  // one issued token per target (device id -> token JSON), queued for delivery. Every
+  // target must get a token ("conflict" otherwise).
+  virtual Status completeRequest(const SignatureRecord& completer,
+                                 const std::vector<std::pair<std::string, std::string>>& tokens,
+                                 const OptionalAudit& audit) = 0;
+  // Moves every needs_approval/approved request with expires <= now to "expired" and
+  // returns their ids (one audit entry "request.expired" each, actor "coordinator").
+  virtual Result<std::vector<std::string>> expireDue(std::int64_t now) = 0;
+
+  // --- Delivery to devices ------------------------------------------------------------
+  // Targets of completed requests with a token not yet delivered to this device.
+  virtual Result<std::vector<TargetRecord>> queuedTokens(const std::string& deviceId) = 0;
+  // queued -> delivered; delivering again is a no-op. "not_found" if no such target.
+  virtual Status markDelivered(const std::string& requestId, const std::string& deviceId,
+                               std::int64_t at, const OptionalAudit& audit) = 0;
+  // Records a device's execution result (state succeeded/failed/interrupted). Returns
+  // true when recorded now, false when the identical result was already recorded (a
+  // retried report); "conflict" when a different result is already there.
+  virtual Result<bool> recordResult(const std::string& requestId, const std::string& deviceId,
+                                    const std::string& resultState, const std::string& resultJson,
+                                    std::int64_t at, const OptionalAudit& audit) = 0;
+
+  // --- Devices and enrollment ---------------------------------------------------------
+  virtual Status insertDevice(const DeviceRecord& device, const OptionalAudit& audit) = 0;
+  virtual Result<DeviceRecord> getDevice(const std::string& id) = 0;
+  // Active devices only (removed_at unset), unless includeRemoved.
+  virtual Result<std::vector<DeviceRecord>> listDevices(bool includeRemoved) = 0;
+  virtual Status updateDeviceFacts(const std::string& id, const std::string& factsJson,
+                                   std::int64_t at) = 0;
+  // Sets last_contact; relaxed durability (losing it on power failure is harmless).
+  virtual Status touchDevice(const std::string& id, std::int64_t at) = 0;
+  // Marks removed; "not_found" if unknown or already removed.
+  virtual Status removeDevice(const std::string& id, std::int64_t at,
+                              const OptionalAudit& audit) = 0;
+  virtual Status insertEnrollmentCode(const EnrollmentCodeRecord& code,
+                                      const OptionalAudit& audit) = 0;
+  // Single use: marks the code used by `deviceId` if unused and unexpired at `now`;
+  // "not_found" otherwise (unknown, used and expired look the same to a caller).
+  virtual Result<EnrollmentCodeRecord> consumeEnrollmentCode(const std::string& codeHash,
+                                                             const std::string& deviceId,
+                                                             std::int64_t now) = 0;
+
+  // --- Bundles ------------------------------------------------------------------------
+  virtual Status insertBundle(const BundleRecord& bundle, const OptionalAudit& audit) = 0;
+  // "not_found" when no bundle was published yet.
+  virtual Result<BundleRecord> latestBundle() = 0;
+  // Bundles with version >= fromVersion, ascending.
+  virtual Result<std::vector<BundleRecord>> bundlesFrom(std::int64_t fromVersion) = 0;
+
+  // --- Login challenges and sessions ----------------------------------------------------
+  virtual Status insertChallenge(const ChallengeRecord& challenge) = 0;
+  // Deletes and returns the challenge if unexpired at `now`; "not_found" otherwise.
+  virtual Result<ChallengeRecord> consumeChallenge(const std::string& challengeHash,
+                                                   std::int64_t now) = 0;
+  virtual Status insertSession(const SessionRecord& session) = 0;
+  // The session if unexpired at `now`; "not_found" otherwise.
+  virtual Result<SessionRecord> getSession(const std::string& tokenHash, std::int64_t now) = 0;
+  virtual Status deleteSession(const std::string& tokenHash) = 0;
+  // Deletes expired challenges and sessions; returns how many rows went.
+  virtual Result<std::int64_t> purgeExpired(std::int64_t now) = 0;
+
+  // --- Audit ----------------------------------------------------------------------------
+  // Appends one entry on its own (for events with no other change, e.g. a refused
+  // attempt) and returns it with seq and hashes.
+  virtual Result<AuditEntry> appendAudit(const AuditEvent& event, std::int64_t at) = 0;
+  // Up to `limit` entries with seq >= fromSeq, ascending.
+  virtual Result<std::vector<AuditEntry>> listAudit(std::int64_t fromSeq, std::int64_t limit) = 0;
+  // Calls `visit` for every entry in seq order, in pages, without loading the whole
+  // log; stops early (returning ok) when `visit` returns false.
+  virtual Status forEachAudit(const std::function<bool(const AuditEntry&)>& visit) = 0;
+};
+
+}  // namespace keyturn::server

@@ -1,0 +1,35 @@
+// A small HTTPS client for the tests: Poco's HTTPSClientSession trusting only the
+// data folder's ca.pem (strict verification, so a wrong server certificate fails),
+// and a raw OpenSSL handshake for probing protocol versions and cipher suites.
+#pragma once
+
+#include <Poco/Net/Context.h>
+
+#include <string>
+
+namespace keyturn::test {
+
+struct HttpReply {
+  int status = 0;
+  std::string contentType;
+  std::string allow;
+  std::string body;
+};
+
+class HttpsClient {
+ public:
+  HttpsClient(const std::string& caFile, int port);
+  HttpReply send(const std::string& method, const std::string& path, const std::string& body = "");
+
+ private:
+  Poco::Net::Context::Ptr context_;
+  int port_;
+};
+
+// Opens a TCP connection to 127.0.0.1:port and runs a TLS handshake restricted to
+// `version` (e.g. TLS1_1_VERSION) and, when given, the TLS 1.2 cipher list `ciphers`
+// and a client certificate and key (PEM files). True when the handshake completed.
+bool tlsHandshake(int port, int version, const std::string& ciphers = "",
+                  const std::string& clientCert = "", const std::string& clientKey = "");
+
+}  // namespace keyturn::test
