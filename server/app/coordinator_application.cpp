@@ -12,6 +12,7 @@
 #include <ctime>
 
 #include "app/system_routes.h"
+#include "store/sqlite_store.h"
 
 namespace keyturn::server {
 
@@ -101,8 +102,11 @@ Status CoordinatorApplication::build() {
   if (!config) return config.status();
   std::string bundlePath = config->bundle;
   std::string tenant = config->tenant;
+  auto store = SqliteStore::open(config->database);
+  if (!store) return store.status();
   context_.reset(new ServerContext{std::move(config).value(), *log_,
-                                   BundleState(bundlePath, tenant), Router{}});
+                                   BundleState(bundlePath, tenant), Router{},
+                                   std::move(store).value()});
   addSystemRoutes(*context_);
   Poco::Net::initializeSSL();
   auto listener = HttpsListener::create(*context_, port_);

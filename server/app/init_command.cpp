@@ -1,5 +1,7 @@
 #include "app/init_command.h"
 
+#include "store/sqlite_store.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -83,6 +85,8 @@ Result<ServerConfig> InitCommand::initialize(const std::string& dataDir, const s
   if (Status s = serverKey->save(config.tlsKey); !s) return R(s.error());
   if (Status s = serverCert->save(config.tlsCertificate); !s) return R(s.error());
   // The config goes last: its presence is what marks the folder as initialized.
+  // The database last: its schema is migrated now, so `run` starts on a known version.
+  if (auto store = SqliteStore::open(config.database); !store) return R(store.error());
   if (Status s = config.save(dataDir); !s) return R(s.error());
   return config;
 }

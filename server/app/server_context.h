@@ -1,11 +1,15 @@
-// What every request handler shares: the configuration, the log and the trust state.
-// Built once at startup and owned by the application; handlers hold references only.
+// What every request handler shares: the configuration, the log, the trust state and
+// the store. Built once at startup and owned by the application; handlers hold
+// references only.
 #pragma once
 
 #include "app/bundle_state.h"
 #include "app/log_sink.h"
 #include "app/router.h"
 #include "app/server_config.h"
+#include "store/store.h"
+
+#include <memory>
 
 namespace keyturn::server {
 
@@ -14,6 +18,7 @@ struct ServerContext {
   LogSink& log;
   BundleState bundle;
   Router router;
+  std::unique_ptr<Store> store;  // open for the whole run; thread-safe
 };
 
 }  // namespace keyturn::server
