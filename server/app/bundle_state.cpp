@@ -54,6 +54,17 @@ Result<std::shared_ptr<const AcceptedBundle>> BundleState::current(std::time_t n
   return accepted_;
 }
 
+Status BundleState::publish(std::shared_ptr<const AcceptedBundle> next) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!accepted_) return Status::fail("no_trust_bundle", "no bundle is in force to update");
+  if (!next || next->bundle.version != accepted_->bundle.version + 1)
+    return Status::fail("version_gap", "only version " +
+                                           std::to_string(accepted_->bundle.version + 1) +
+                                           " can follow the bundle in force");
+  accepted_ = std::move(next);
+  return Status::ok();
+}
+
 std::uint64_t BundleState::version(std::time_t now) {
   auto bundle = current(now);
   return bundle ? bundle.value()->bundle.version : 0;

@@ -26,6 +26,11 @@ class BundleState {
   // later versions come through the workflow, not through this file. Thread-safe.
   Result<std::shared_ptr<const AcceptedBundle>> current(std::time_t now);
 
+  // Makes `next` the bundle in force (maa.bundle.update). The caller accepted it with
+  // core's acceptBundleUpdate against current(); it must be exactly the next version:
+  // "version_gap" otherwise, "no_trust_bundle" while none is accepted. Thread-safe.
+  Status publish(std::shared_ptr<const AcceptedBundle> next);
+
   // The accepted version, 0 while there is none. Thread-safe.
   std::uint64_t version(std::time_t now);
 

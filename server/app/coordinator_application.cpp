@@ -10,7 +10,14 @@
 #include <signal.h>
 
 #include <ctime>
+#include <filesystem>
 
+#include "app/agent_routes.h"
+#include "app/audit_routes.h"
+#include "app/device_routes.h"
+#include "app/login_routes.h"
+#include "app/openapi_document.h"
+#include "app/request_routes.h"
 #include "app/system_routes.h"
 #include "store/sqlite_store.h"
 
@@ -104,10 +111,20 @@ Status CoordinatorApplication::build() {
   std::string tenant = config->tenant;
   auto store = SqliteStore::open(config->database);
   if (!store) return store.status();
+  auto ca = tls::CertificateAuthority::load(config->caKey, config->caCertificate);
+  if (!ca) return ca.status();
   context_.reset(new ServerContext{std::move(config).value(), *log_,
                                    BundleState(bundlePath, tenant), Router{},
-                                   std::move(store).value()});
+                                   std::move(store).value(),
+                                   std::make_unique<tls::CertificateAuthority>(std::move(ca).value()),
+                                   DeliveryNotifier{}});
   addSystemRoutes(*context_);
+  addLoginRoutes(*context_);
+  addDeviceRoutes(*context_);
+  addAgentRoutes(*context_);
+  addAuditRoutes(*context_);
+  addOpenApiRoute(*context_);
+  if (Status s = addWorkflow(); !s) return s;
   Poco::Net::initializeSSL();
   auto listener = HttpsListener::create(*context_, port_);
   if (!listener) return listener.status();
@@ -115,8 +132,34 @@ Status CoordinatorApplication::build() {
   return Status::ok();
 }
 
+Status CoordinatorApplication::addWorkflow() {
+  // Request workflow: the issuer key signs tokens at completion; published bundles
+  // (maa.bundle.update) live in DATA/bundles and are restored before serving.
+  auto issuer = Ed25519PrivateKey::load(context_->config.issuerKey);
+  if (!issuer) return issuer.status();
+  if (Status s = restorePublishedBundles(*context_, std::time(nullptr)); !s) return s;
+  WorkflowOptions options;
+  options.tenant = context_->config.tenant;
+  options.requestLifetime = static_cast<std::int64_t>(context_->config.requestLifetimeDays) * 86400;
+  options.bundleDir = (std::filesystem::absolute(dataDir_) / "bundles").string();
+  ServerContext* context = context_.get();
+  workflow_ = std::make_unique<Workflow>(
+      *context_->store, std::move(issuer).value(), options,
+      [] { return static_cast<std::int64_t>(std::time(nullptr)); },
+      [context](std::shared_ptr<const AcceptedBundle> next) {
+        return context->bundle.publish(std::move(next));
+      });
+  addRequestRoutes(*context_, *workflow_);
+  sweeper_ = std::make_unique<ExpirySweeper>(*workflow_, std::chrono::seconds(5), [this](const Error& e) {
+    log_->warn("expiry sweep failed", {LogField::str("reason", e.reason), LogField::str("detail", e.detail)});
+  });
+  return Status::ok();
+}
+
 void CoordinatorApplication::uninitialize() {
   listener_.reset();
+  sweeper_.reset();
+  workflow_.reset();
   if (context_) Poco::Net::uninitializeSSL();
   context_.reset();
   ServerApplication::uninitialize();
@@ -155,6 +198,7 @@ int CoordinatorApplication::main(const std::vector<std::string>& args) {
   }
   waitForTerminationRequest();
   log_->info("stopping");
+  context_->deliveries.wakeAll();  // held long polls answer now instead of in 30 s
   listener_->stop();
   log_->info("stopped");
   return EXIT_OK;

@@ -13,6 +13,8 @@
 #include "app/https_listener.h"
 #include "app/log_sink.h"
 #include "app/server_context.h"
+#include "service/expiry_sweeper.h"
+#include "service/workflow.h"
 
 namespace keyturn::server {
 
@@ -36,6 +38,7 @@ class CoordinatorApplication : public Poco::Util::ServerApplication {
 
  private:
   Status build();
+  Status addWorkflow();  // the request workflow, its routes and the expiry sweep
 
   std::string dataDir_;
   int port_ = -1;  // -1: the port of keyturn.bind
@@ -46,6 +49,8 @@ class CoordinatorApplication : public Poco::Util::ServerApplication {
 
   std::unique_ptr<LogSink> log_;
   std::unique_ptr<ServerContext> context_;
+  std::unique_ptr<Workflow> workflow_;      // the request workflow (server/service)
+  std::unique_ptr<ExpirySweeper> sweeper_;  // expires due requests every few seconds
   std::unique_ptr<HttpsListener> listener_;
 };
 

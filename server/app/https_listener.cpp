@@ -11,7 +11,9 @@
 
 namespace keyturn::server {
 namespace {
-constexpr int kMaxThreads = 32;
+// Agents' long polls hold a thread each for up to 30 s; DeliveryNotifier admits at most
+// 48 held polls, so at least 16 threads stay free for admins and short agent calls.
+constexpr int kMaxThreads = 64;
 }
 
 Poco::Net::Context::Ptr makeServerTlsContext(const std::string& keyFile,
@@ -56,7 +58,7 @@ Result<std::unique_ptr<HttpsListener>> HttpsListener::create(ServerContext& cont
     params->setKeepAlive(true);
     params->setMaxKeepAliveRequests(1000);
     params->setKeepAliveTimeout(Poco::Timespan(30, 0));
-    params->setTimeout(Poco::Timespan(15, 0));  // slow clients are dropped
+    params->setTimeout(Poco::Timespan(10, 0));  // a slow client (slowloris) is dropped after 10 s of silence
     params->setMaxThreads(kMaxThreads);
     params->setMaxQueued(256);
     params->setServerName(config.hostname);

@@ -60,4 +60,14 @@ Router::Match Router::find(const std::string& method, const std::string& path) c
   return match;
 }
 
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& route : routes_) {
+    std::string pattern;
+    for (const std::string& segment : route.segments) pattern += "/" + segment;
+    out.emplace_back(route.method, pattern);
+  }
+  return out;
+}
+
 }  // namespace keyturn::server

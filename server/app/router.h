@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace keyturn::server {
@@ -30,6 +31,10 @@ class Router {
   // Matches the path (without query string). Read-only, safe from many threads once
   // all routes are added.
   Match find(const std::string& method, const std::string& path) const;
+
+  // Every registered (method, pattern), in registration order; for the test that keeps
+  // docs/openapi.yaml and the routes in step.
+  std::vector<std::pair<std::string, std::string>> routes() const;
 
  private:
   struct Route {

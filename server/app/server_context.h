@@ -4,10 +4,12 @@
 #pragma once
 
 #include "app/bundle_state.h"
+#include "app/delivery_notifier.h"
 #include "app/log_sink.h"
 #include "app/router.h"
 #include "app/server_config.h"
 #include "store/store.h"
+#include "tls/certificate_authority.h"
 
 #include <memory>
 
@@ -19,6 +21,11 @@ struct ServerContext {
   BundleState bundle;
   Router router;
   std::unique_ptr<Store> store;  // open for the whole run; thread-safe
+  // The private CA: issues device certificates at enrollment, names the device of a
+  // verified client certificate. Null only in tests that register routes without one.
+  std::unique_ptr<tls::CertificateAuthority> ca;
+  // Wakes agents' long polls; the workflow calls notifyDevice() after a completion.
+  DeliveryNotifier deliveries;
 };
 
 }  // namespace keyturn::server

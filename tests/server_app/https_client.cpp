@@ -15,20 +15,23 @@
 
 namespace keyturn::test {
 
-HttpsClient::HttpsClient(const std::string& caFile, int port) : port_(port) {
-  context_ = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", caFile,
-                                    Poco::Net::Context::VERIFY_STRICT, 9, false);
+HttpsClient::HttpsClient(const std::string& caFile, int port, const std::string& clientCert,
+                         const std::string& clientKey)
+    : port_(port) {
+  context_ = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, clientKey, clientCert,
+                                    caFile, Poco::Net::Context::VERIFY_STRICT, 9, false);
 }
 
 HttpReply HttpsClient::send(const std::string& method, const std::string& path,
-                            const std::string& body) {
+                            const std::string& body, const Headers& headers) {
   Poco::Net::HTTPSClientSession session("localhost", static_cast<Poco::UInt16>(port_), context_);
-  session.setTimeout(Poco::Timespan(10, 0));
+  session.setTimeout(Poco::Timespan(40, 0));  // long polls hold up to 30 s
   Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
   if (!body.empty()) {
     request.setContentType("application/json");
     request.setContentLength(static_cast<std::streamsize>(body.size()));
   }
+  for (const auto& [name, value] : headers) request.set(name, value);
   session.sendRequest(request) << body;
   Poco::Net::HTTPResponse response;
   std::istream& in = session.receiveResponse(response);
@@ -36,6 +39,7 @@ HttpReply HttpsClient::send(const std::string& method, const std::string& path,
   reply.status = static_cast<int>(response.getStatus());
   reply.contentType = response.getContentType();
   reply.allow = response.get("Allow", "");
+  reply.etag = response.get("ETag", "");
   std::ostringstream text;
   Poco::StreamCopier::copyStream(in, text);
   reply.body = text.str();

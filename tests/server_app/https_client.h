@@ -5,6 +5,7 @@
 
 #include <Poco/Net/Context.h>
 
+#include <map>
 #include <string>
 
 namespace keyturn::test {
@@ -13,13 +14,21 @@ struct HttpReply {
   int status = 0;
   std::string contentType;
   std::string allow;
+  std::string etag;
   std::string body;
 };
 
+using Headers = std::map<std::string, std::string>;
+
 class HttpsClient {
  public:
-  HttpsClient(const std::string& caFile, int port);
-  HttpReply send(const std::string& method, const std::string& path, const std::string& body = "");
+  // With `clientCert` and `clientKey` (PEM files) the client presents that certificate
+  // (mutual TLS, as an agent does).
+  HttpsClient(const std::string& caFile, int port, const std::string& clientCert = "",
+              const std::string& clientKey = "");
+  // A body is sent as application/json unless `headers` names another Content-Type.
+  HttpReply send(const std::string& method, const std::string& path, const std::string& body = "",
+                 const Headers& headers = {});
 
  private:
   Poco::Net::Context::Ptr context_;

@@ -115,8 +115,8 @@ TEST_CASE("a bundle accepted in the data folder opens /api/v1 without a restart"
   REQUIRE(writeFileAtomic(server.config.bundle, signedBundle("contoso", pub), 0644).empty());
   CHECK(parseBody(server.send("GET", "/healthz"))->getValue<int>("bundle_version") == 1);
   HttpReply reply = server.send("GET", "/api/v1/requests");
-  CHECK(reply.status == 404);  // no workflow routes yet; the gate is open
-  CHECK(parseBody(reply)->getValue<std::string>("error") == "not_found");
+  CHECK(reply.status == 401);  // the gate is open: the route now asks who is calling
+  CHECK(parseBody(reply)->getValue<std::string>("error") == "unauthenticated");
 }
 
 TEST_CASE("a bundle for another tenant keeps /api/v1 closed", "[run]") {

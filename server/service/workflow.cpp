@@ -1,0 +1,415 @@
+// Workflow: device-action requests from submission to completion, and expiry.
+#include "service/workflow.h"
+
+#include <algorithm>
+
+#include "keyturn/approval_rules.h"
+#include "keyturn/base64url.h"
+#include "keyturn/json.h"
+#include "keyturn/merkle.h"
+#include "keyturn/request_checks.h"
+#include "keyturn/token.h"
+#include "service/workflow_internal.h"
+
+namespace keyturn::server {
+
+using workflow::object;
+
+namespace {
+
+// A device's stored facts (spec section 8's facts format) as a policy sees
+// them. Missing or unreadable facts read as "unknown" / empty, never as
+// something a policy would treat as more trusted.
+DeviceFacts factsOf(const DeviceRecord& d) {
+  DeviceFacts f;
+  f.id = d.id;
+  auto o = json::parseObject(d.factsJson);
+  if (!o) return f;
+  auto str = [&](const char* key, std::string& into) {
+    auto v = json::getString(*o.value(), key, "facts");
+    if (v) into = v.value();
+  };
+  str("ownership", f.ownership);
+  if (f.ownership != "corporate" && f.ownership != "personal") f.ownership = "unknown";
+  str("platform", f.platform);
+  str("os_version", f.osVersion);
+  if (auto groups = json::getArray(*o.value(), "groups", "facts"))
+    for (std::size_t i = 0; i < groups.value()->size(); ++i)
+      if (auto g = json::asString(groups.value()->get(i), "group")) f.groups.push_back(g.value());
+  if (auto tags = json::getObject(*o.value(), "tags", "facts"))
+    for (const auto& [k, v] : *tags.value())
+      if (auto s = json::asString(v, "tag")) f.tags[k] = s.value();
+  return f;
+}
+
+std::vector<std::string> groupsOf(const TrustBundle& bundle, const std::string& principal) {
+  const BundlePrincipal* p = bundle.principalById(principal);
+  return p ? p->groups : std::vector<std::string>{};
+}
+
+Status mapStore(const Status& s, const std::string& conflictReason) {
+  if (s) return s;
+  if (s.reason() == "conflict") return Status::fail(conflictReason, s.detail());
+  if (s.reason() == "state_changed") return Status::fail("wrong_state", s.detail());
+  return s;
+}
+
+}  // namespace
+
+Workflow::Workflow(Store& store, Ed25519PrivateKey issuer, WorkflowOptions options, Clock clock,
+                   Publisher publisher)
+    : store_(store),
+      issuer_(std::move(issuer)),
+      options_(std::move(options)),
+      clock_(std::move(clock)),
+      publisher_(std::move(publisher)) {}
+
+Result<Workflow::Loaded> Workflow::load(const std::string& id) {
+  using R = Result<Loaded>;
+  Loaded l;
+  auto r = store_.getRequest(id);
+  if (!r) return r.reason() == "not_found" ? R::fail("not_found", "no request " + id) : r.error();
+  l.request = std::move(r).value();
+  auto sigs = store_.signatures(id);
+  if (!sigs) return sigs.error();
+  l.signatures = std::move(sigs).value();
+  auto rej = store_.rejections(id);
+  if (!rej) return rej.error();
+  l.rejections = std::move(rej).value();
+  auto targets = store_.targets(id);
+  if (!targets) return targets.error();
+  l.targets = std::move(targets).value();
+  return l;
+}
+
+Status Workflow::refuse(const std::string& caller, const std::string& id, const std::string& op,
+                        const Error& why) {
+  // The refusal is what the caller gets back; failing to log it must not hide
+  // it, so an audit failure is dropped here (the store reports it in its own
+  // log).
+  (void)store_.appendAudit(AuditEvent{caller, "request.refused", id,
+                                      object({{"operation", json::quote(op)},
+                                              {"reason", json::quote(why.reason)},
+                                              {"detail", json::quote(why.detail)}})},
+                           clock_());
+  return Status(why);
+}
+
+Status Workflow::expireIfDue(const RequestRecord& r, std::int64_t now) {
+  if (now < r.expires) return Status::ok();
+  // The sweep's own transaction: the request and its targets expire, with their
+  // audit entries, exactly as the periodic sweep would have done a moment
+  // later.
+  if (r.state == state::kNeedsApproval || r.state == state::kApproved) (void)store_.expireDue(now);
+  return Status::fail("request_expired",
+                      "request " + r.id + " expired at " + std::to_string(r.expires));
+}
+
+Result<std::string> Workflow::submit(const AcceptedBundle& bundle, const std::string& caller,
+                                     const std::string& jws,
+                                     const std::vector<std::string>& targets) {
+  auto id = submitChecked(bundle, caller, jws, targets);
+  if (!id && id.reason() != "storage") {
+    // A refused submission is audited under the id it names, when it names one.
+    auto parsed = parseToken(jws);
+    (void)refuse(caller, parsed ? parsed->payload.id : "", "submit", id.error());
+  }
+  return id;
+}
+
+Result<std::string> Workflow::submitChecked(const AcceptedBundle& bundle, const std::string& caller,
+                                            const std::string& jws,
+                                            const std::vector<std::string>& targets) {
+  using R = Result<std::string>;
+  const std::int64_t now = clock_();
+  auto checked = checkSubmission(bundle.bundle, jws, targets, now);
+  if (!checked) return checked.error();
+  const Token& token = checked.value();
+  const RequestPayload& p = token.payload;
+  if (p.requester != caller)
+    return R::fail("requester_mismatch", "the request names \"" + p.requester +
+                                             "\" as requester; you are signed in as \"" + caller +
+                                             "\"");
+  if (p.action == kBundleUpdateAction)
+    return R::fail("malformed", "maa.bundle.update is proposed with a bundle, not a request token");
+  if (!workflow::hasText(p.justification))
+    return R::fail("justification_required", "a business justification is required");
+  auto sorted = canonicalTargets(targets);
+  if (!sorted) return R::fail("targets_mismatch", sorted.detail());
+
+  PolicyRequest req;
+  req.id = p.id;
+  req.action = p.action;
+  req.paramsJson = p.paramsJson;
+  req.requesterId = p.requester;
+  req.requesterGroups = groupsOf(bundle.bundle, p.requester);
+  req.justification = p.justification;
+  req.targetCount = p.targetCount;
+  req.created = static_cast<std::int64_t>(p.created);
+  req.expires = static_cast<std::int64_t>(p.expires);
+  req.now = now;
+  std::vector<std::vector<Requirement>> perDevice;
+  for (const auto& id : sorted.value()) {
+    auto device = store_.getDevice(id);
+    if (!device && device.reason() != "not_found") return device.error();
+    if (!device || device->removedAt)
+      return R::fail("unknown_device", "device \"" + id + "\" is not enrolled");
+    PolicyDecision decision = bundle.engine->evaluate(req, factsOf(device.value()));
+    if (!decision.status)
+      return R::fail(decision.status.reason(), "device " + id + ": " + decision.status.detail());
+    perDevice.push_back(std::move(decision.requirements));
+  }
+  std::vector<Requirement> requirements = mergeRequirements(perDevice);
+  bool needsNone = requirementsMet(bundle.bundle, {}, requirements).isOk();
+
+  RequestRecord r;
+  r.id = p.id;
+  r.tenant = p.tenant;
+  r.action = p.action;
+  r.paramsJson = p.paramsJson;
+  r.requester = p.requester;
+  r.justification = p.justification;
+  r.created = now;
+  // The signed `expires` bounds signing for the agent; the coordinator may end
+  // the workflow sooner (its configured lifetime), never later.
+  r.expires =
+      std::min<std::int64_t>(static_cast<std::int64_t>(p.expires),
+                             static_cast<std::int64_t>(p.created) + options_.requestLifetime);
+  r.bundleVersion = static_cast<std::int64_t>(p.bundle);
+  r.targetCount = static_cast<std::int64_t>(p.targetCount);
+  r.targetRoot = toHex(p.targetRoot);
+  r.payloadB64 = token.envelope.payloadB64;
+  r.state = needsNone ? state::kApproved : state::kNeedsApproval;
+  r.requirementsJson = workflow::requirementsJson(requirements);
+  r.updated = now;
+  const auto& js = token.envelope.signatures[0];
+  SignatureRecord sig{r.id,
+                      "requester",
+                      caller,
+                      token.signatures[0].kid,
+                      static_cast<std::int64_t>(token.signatures[0].at),
+                      js.protectedB64,
+                      js.signatureB64,
+                      ""};
+  AuditEvent audit{caller, "request.submitted", r.id,
+                   object({{"action", json::quote(r.action)},
+                           {"targets", std::to_string(r.targetCount)},
+                           {"state", json::quote(r.state)},
+                           {"requirements", r.requirementsJson}})};
+  if (Status s = mapStore(store_.insertRequest(r, sorted.value(), sig, audit), "duplicate_request");
+      !s)
+    return s.error();
+  return r.id;
+}
+
+Status Workflow::approve(const AcceptedBundle& bundle, const std::string& caller,
+                         const std::string& id, const std::string& protectedB64,
+                         const std::string& signatureB64, const std::string& notes) {
+  std::lock_guard<std::mutex> lock(changeMutex_);
+  auto loaded = load(id);
+  if (!loaded) return loaded.status();
+  const Loaded& l = loaded.value();
+  const RequestRecord& r = l.request;
+  const std::int64_t now = clock_();
+  auto no = [&](const Status& why) { return refuse(caller, id, "approve", why.error()); };
+  if (Status s = workflow::checkNotes(notes); !s) return no(s);
+  if (r.state == state::kExpired)
+    return no(Status::fail("request_expired", "request " + id + " has expired"));
+  if (r.state != state::kNeedsApproval)
+    return no(
+        Status::fail("wrong_state", "request " + id + " is " + r.state + ", not needs_approval"));
+  if (Status s = expireIfDue(r, now); !s) return no(s);
+  if (static_cast<std::uint64_t>(r.bundleVersion) != bundle.bundle.version)
+    return no(Status::fail("bundle_stale", "request " + id + " was made under bundle v" +
+                                               std::to_string(r.bundleVersion) + "; v" +
+                                               std::to_string(bundle.bundle.version) +
+                                               " is in force"));
+  if (l.isBundle()) return approveBundle(bundle, caller, l, protectedB64, signatureB64, notes);
+
+  auto requirements = workflow::parseRequirements(r.requirementsJson);
+  if (!requirements) return requirements.status();
+  std::vector<std::string> approvers = workflow::approvers(l.signatures);
+  if (Status s = mayApprove(bundle.bundle, r.requester, caller, approvers, requirements.value());
+      !s)
+    return no(s);
+  auto token = parseToken(workflow::envelopeJson(r.payloadB64, l.signatures, {"requester"}));
+  if (!token) return token.status();
+  auto sig = checkAddedSignature(bundle.bundle, token.value(), SignerRole::kApprover, caller,
+                                 protectedB64, signatureB64, 0, now);
+  if (!sig) return no(sig.status());
+  auto kid = json::getString(*sig->header, "kid", "header");
+  auto at = json::getInteger(*sig->header, "kt.at", "header");
+  approvers.push_back(caller);
+  bool done = requirementsMet(bundle.bundle, approvers, requirements.value()).isOk();
+  SignatureRecord rec{id,
+                      "approver",
+                      caller,
+                      kid.value(),
+                      static_cast<std::int64_t>(at.value()),
+                      sig->protectedB64,
+                      sig->signatureB64,
+                      notes};
+  std::optional<std::string> next;
+  if (done) next = state::kApproved;
+  AuditEvent audit{
+      caller, "request.approved", id,
+      object({{"notes", json::quote(notes)},
+              {"state", json::quote(done ? state::kApproved : state::kNeedsApproval)}})};
+  Status s =
+      mapStore(store_.addApproval(rec, state::kNeedsApproval, next, audit), "already_approved");
+  if (!s && s.reason() != "storage") return no(s);
+  return s;
+}
+
+Status Workflow::reject(const AcceptedBundle& bundle, const std::string& caller,
+                        const std::string& id, const std::string& notes) {
+  std::lock_guard<std::mutex> lock(changeMutex_);
+  auto loaded = load(id);
+  if (!loaded) return loaded.status();
+  const Loaded& l = loaded.value();
+  const RequestRecord& r = l.request;
+  auto no = [&](const Status& why) { return refuse(caller, id, "reject", why.error()); };
+  if (Status s = workflow::checkNotes(notes); !s) return no(s);
+  if (r.state != state::kNeedsApproval)
+    return no(Status::fail(r.state == state::kExpired ? "request_expired" : "wrong_state",
+                           "request " + id + " is " + r.state + ", not needs_approval"));
+  if (Status s = expireIfDue(r, clock_()); !s) return no(s);
+  std::vector<Requirement> requirements;
+  if (l.isBundle()) {
+    requirements.push_back(Requirement{bundle.bundle.updateGroup, 1, "bundle update"});
+  } else {
+    auto parsed = workflow::parseRequirements(r.requirementsJson);
+    if (!parsed) return parsed.status();
+    requirements = std::move(parsed).value();
+  }
+  // Who may approve may reject: not the requester, not someone outside the
+  // groups still needed, not someone who already approved.
+  if (Status s = mayApprove(bundle.bundle, r.requester, caller, workflow::approvers(l.signatures),
+                            requirements);
+      !s)
+    return no(s);
+  RejectionRecord rec{id, caller, notes, clock_()};
+  AuditEvent audit{caller, "request.rejected", id, object({{"notes", json::quote(notes)}})};
+  Status s = mapStore(store_.addRejection(rec, state::kNeedsApproval, audit), "wrong_state");
+  if (!s && s.reason() != "storage") return no(s);
+  return s;
+}
+
+Status Workflow::complete(const AcceptedBundle& bundle, const std::string& caller,
+                          const std::string& id, const std::string& protectedB64,
+                          const std::string& signatureB64) {
+  std::lock_guard<std::mutex> lock(changeMutex_);
+  auto loaded = load(id);
+  if (!loaded) return loaded.status();
+  const Loaded& l = loaded.value();
+  const RequestRecord& r = l.request;
+  auto no = [&](const Status& why) { return refuse(caller, id, "complete", why.error()); };
+  if (caller != r.requester)
+    return no(
+        Status::fail("not_requester", "only the requester \"" + r.requester + "\" can complete"));
+  if (r.state == state::kNeedsApproval)
+    return no(Status::fail("not_approved", "request " + id + " still needs approval"));
+  if (r.state == state::kExpired)
+    return no(Status::fail("request_expired", "request " + id + " has expired"));
+  if (r.state != state::kApproved)
+    return no(Status::fail("wrong_state", "request " + id + " is " + r.state + ", not approved"));
+  if (Status s = expireIfDue(r, clock_()); !s) return no(s);
+  if (static_cast<std::uint64_t>(r.bundleVersion) != bundle.bundle.version)
+    return no(Status::fail("bundle_stale", "request " + id + " was made under bundle v" +
+                                               std::to_string(r.bundleVersion) + "; v" +
+                                               std::to_string(bundle.bundle.version) +
+                                               " is in force"));
+  Status s = l.isBundle() ? completeBundle(bundle, caller, l)
+                          : completeDevices(bundle, caller, l, protectedB64, signatureB64);
+  if (!s && s.reason() != "storage") return no(s);
+  return s;
+}
+
+Status Workflow::completeDevices(const AcceptedBundle& bundle, const std::string& caller,
+                                 const Loaded& l, const std::string& protectedB64,
+                                 const std::string& signatureB64) {
+  const RequestRecord& r = l.request;
+  const std::int64_t now = clock_();
+  // Re-check what the agent will: the approvals still meet the requirements.
+  auto requirements = workflow::parseRequirements(r.requirementsJson);
+  if (!requirements) return requirements.status();
+  if (Status s =
+          requirementsMet(bundle.bundle, workflow::approvers(l.signatures), requirements.value());
+      !s)
+    return s;
+  auto token = parseToken(workflow::envelopeJson(r.payloadB64, l.signatures));
+  if (!token) return token.status();
+  auto sig = checkAddedSignature(
+      bundle.bundle, token.value(), SignerRole::kCompleter, caller, protectedB64, signatureB64,
+      static_cast<std::uint64_t>(workflow::latestApproval(l.signatures)), now);
+  if (!sig) return sig.status();
+  const std::string& issuerKid = issuer_.publicKey().kid();
+  if (bundle.bundle.issuerKey(issuerKid) == nullptr)
+    return Status::fail("issuer_not_trusted", "this coordinator's issuer key " + issuerKid +
+                                                  " is not among the issuers of bundle v" +
+                                                  std::to_string(bundle.bundle.version));
+  // The signed order of the targets is the Merkle order: sort by the same rule.
+  std::vector<std::string> ids;
+  for (const auto& t : l.targets) ids.push_back(t.deviceId);
+  auto sorted = canonicalTargets(ids);
+  if (!sorted) return Status::fail("storage", "stored targets: " + sorted.detail());
+  MerkleTree tree(sorted.value());
+  if (toHex(tree.root()) != r.targetRoot)
+    return Status::fail("storage", "stored targets do not hash to the request's root");
+
+  JwsEnvelope base = token->envelope;
+  base.signatures.push_back(sig.value());
+  const auto nbf = static_cast<std::uint64_t>(now);
+  const auto exp = nbf + static_cast<std::uint64_t>(options_.issueWindow);
+  std::vector<std::pair<std::string, std::string>> tokens;
+  tokens.reserve(sorted->size());
+  for (std::size_t i = 0; i < sorted->size(); ++i) {
+    JwsEnvelope env = base;
+    appendSignature(
+        env, issuer_,
+        issuerHeader(issuerKid, nbf, sorted.value()[i], i, tree.auditPath(i), nbf, exp));
+    tokens.emplace_back(sorted.value()[i], env.serialize());
+  }
+  auto kid = json::getString(*sig->header, "kid", "header");
+  auto at = json::getInteger(*sig->header, "kt.at", "header");
+  SignatureRecord rec{r.id,
+                      "completer",
+                      caller,
+                      kid.value(),
+                      static_cast<std::int64_t>(at.value()),
+                      sig->protectedB64,
+                      sig->signatureB64,
+                      ""};
+  AuditEvent audit{caller, "request.completed", r.id,
+                   object({{"issued", std::to_string(tokens.size())},
+                           {"nbf", std::to_string(nbf)},
+                           {"exp", std::to_string(exp)}})};
+  return mapStore(store_.completeRequest(rec, tokens, audit), "wrong_state");
+}
+
+Status Workflow::cancel(const std::string& caller, const std::string& id) {
+  std::lock_guard<std::mutex> lock(changeMutex_);
+  auto r = store_.getRequest(id);
+  if (!r)
+    return r.reason() == "not_found" ? Status::fail("not_found", "no request " + id) : r.status();
+  auto no = [&](const Status& why) { return refuse(caller, id, "cancel", why.error()); };
+  if (caller != r->requester)
+    return no(
+        Status::fail("not_requester", "only the requester \"" + r->requester + "\" can cancel"));
+  if (r->state != state::kNeedsApproval && r->state != state::kApproved)
+    return no(Status::fail("wrong_state", "request " + id + " is " + r->state +
+                                              "; only a pending request can be cancelled"));
+  Status s = mapStore(store_.setState(id, r->state, state::kCancelled, clock_(),
+                                      AuditEvent{caller, "request.cancelled", id, "{}"}),
+                      "wrong_state");
+  if (!s && s.reason() != "storage") return no(s);
+  return s;
+}
+
+Result<std::size_t> Workflow::expireDue() {
+  auto expired = store_.expireDue(clock_());
+  if (!expired) return expired.error();
+  return expired->size();
+}
+
+}  // namespace keyturn::server
