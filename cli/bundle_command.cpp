@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli_output.h"
+#include "online/online_commands.h"
 #include "commands.h"
 #include "keyturn/bundle.h"
 #include "keyturn/bundle_verifier.h"
@@ -395,7 +396,8 @@ int bundleCommand(int argc, char** argv) {
   if (sub == "new") return bundleNew(argc, argv);
   if (sub == "sign") return bundleSign(argc, argv);
   if (sub == "show") return bundleShow(argc, argv);
-  std::cerr << "keyturn: bundle needs new, sign or show\n" << kNewHelp << kSignHelp << kShowHelp;
+  if (sub == "propose") return bundlePropose(argc, argv);
+  std::cerr << "keyturn: bundle needs new, sign, show or propose\n" << kNewHelp << kSignHelp << kShowHelp;
   return 2;
 }
 

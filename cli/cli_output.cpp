@@ -27,11 +27,13 @@ int Output::done(const std::string& text, const std::string& jsonObject) const {
 
 int Output::fail(const Error& e) const {
   bool usage = e.reason == "usage" || e.reason == "io" || e.reason == "exists";
+  // The online commands: the coordinator could not be reached, not trusted, or failed.
+  bool unreachable = e.reason == "unreachable" || e.reason == "tls" || e.reason == "server_error";
   if (json_)
     std::cout << "{\"error\":" << json::quote(e.reason) << ",\"detail\":" << json::quote(e.detail)
               << "}" << std::endl;
   std::cerr << "keyturn: " << (usage ? "" : e.reason + ": ") << e.detail << std::endl;
-  return usage ? 2 : 1;
+  return usage ? 2 : unreachable ? 3 : 1;
 }
 
 Result<Parsed> parseCommand(int argc, char** argv, tools::ArgSpec spec, const char* help,

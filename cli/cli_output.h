@@ -19,6 +19,8 @@ class Output {
   // Prints `text` (text mode) or `jsonObject` (json mode); returns 0.
   int done(const std::string& text, const std::string& jsonObject) const;
   // A check failed: exit 1. A usage or I/O error: exit 2 (reason "usage" or "io").
+  // The coordinator unreachable, untrusted or failing: exit 3 ("unreachable", "tls",
+  // "server_error").
   int fail(const Error& e) const;
 
  private:

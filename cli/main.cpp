@@ -3,6 +3,7 @@
 #include <string>
 
 #include "commands.h"
+#include "online/online_commands.h"
 
 namespace {
 
@@ -17,7 +18,14 @@ constexpr const char* kUsage =
     "  request sign --request F --key K --role requester|approver|completer\n"
     "  request show --request F [--bundle B]   show a request, its targets and signatures\n"
     "  issue --request F --key ISSUER (--device ID | --all) (--out F | --out-dir D)\n"
-    "  policy test|simulate|lint|diff ...      test, explain and compare Lua policies\n";
+    "  policy test|simulate|lint|diff ...      test, explain and compare Lua policies\n"
+    "online (docs/cli.md; exit 3 when the coordinator cannot be reached):\n"
+    "  login --server URL --ca FILE --id ID --key FILE\n"
+    "  request submit ACTION (--device ID... | --group G) --justification TEXT [--param K=V]...\n"
+    "  request list [--mine|--received|--all] [--state S]   request show ID\n"
+    "  request approve|reject ID --notes TEXT   request complete|cancel ID\n"
+    "  bundle propose --bundle NEW.json         a trust bundle change, as a request\n"
+    "  device list|enroll-code|remove           audit list|verify|export\n";
 
 }  // namespace
 
@@ -28,6 +36,9 @@ int main(int argc, char** argv) {
   if (command == "request") return keyturn::cli::requestCommand(argc, argv);
   if (command == "issue") return keyturn::cli::issueCommand(argc, argv);
   if (command == "policy") return keyturn::cli::policyCommand(argc, argv);
+  if (command == "login") return keyturn::cli::loginCommand(argc, argv);
+  if (command == "device") return keyturn::cli::deviceCommand(argc, argv);
+  if (command == "audit") return keyturn::cli::auditCommand(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << kUsage;
     return 0;

@@ -10,6 +10,7 @@
 #include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
 #include "keyturn/merkle.h"
+#include "online/online_commands.h"
 #include "request_file.h"
 
 namespace keyturn::cli {
@@ -272,8 +273,22 @@ int requestCommand(int argc, char** argv) {
   std::string sub = argc > 2 ? argv[2] : "";
   if (sub == "new") return requestNew(argc, argv);
   if (sub == "sign") return requestSign(argc, argv);
-  if (sub == "show") return requestShow(argc, argv);
-  std::cerr << "keyturn: request needs new, sign or show\n" << kNewHelp << kSignHelp << kShowHelp;
+  if (sub == "show") {
+    // Offline with --request FILE; online (keyturn request show ID) otherwise.
+    for (int i = 3; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--request") return requestShow(argc, argv);
+      if (arg == "--help" || arg == "-h") std::cout << kShowHelp;  // both forms' help
+    }
+    return requestShowOnline(argc, argv);
+  }
+  if (sub == "submit") return requestSubmit(argc, argv);
+  if (sub == "list") return requestList(argc, argv);
+  if (sub == "approve" || sub == "reject" || sub == "complete" || sub == "cancel")
+    return requestDecide(argc, argv);
+  std::cerr << "keyturn: request needs new, sign, show (offline) or submit, list, show, approve, "
+               "reject, complete, cancel (online)\n"
+            << kNewHelp << kSignHelp << kShowHelp;
   return 2;
 }
 
