@@ -25,6 +25,10 @@ namespace {
 constexpr std::size_t kMaxEnrollBytes = 64 * 1024;
 constexpr std::size_t kMaxResultsPerCall = 100;
 constexpr std::chrono::milliseconds kPollSlice{1000};
+// A token delivered this long ago without a result is sent again: the reply that carried
+// it may never have reached the agent. The agent's journal ignores a token it already
+// holds, so this costs one line of JSON, never a second execution.
+constexpr std::int64_t kRedeliverySeconds = 60;
 
 [[noreturn]] void storageFailed(const Error &e) {
   throw HttpError(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, e.reason, e.detail);
@@ -200,7 +204,8 @@ void tokens(ServerContext &context, HTTPServerRequest &request,
   std::string tag;
   for (;;) {
     std::uint64_t ticket = context.deliveries.ticket(device.id);
-    auto found = context.store->queuedTokens(device.id);
+    auto found = context.store->queuedTokens(
+        device.id, std::time(nullptr) - kRedeliverySeconds);
     if (!found)
       storageFailed(found.error());
     queued = std::move(found).value();

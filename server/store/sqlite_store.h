@@ -48,7 +48,8 @@ class SqliteStore final : public Store {
                          const OptionalAudit& audit) override;
   Result<std::vector<std::string>> expireDue(std::int64_t now) override;
 
-  Result<std::vector<TargetRecord>> queuedTokens(const std::string& deviceId) override;
+  Result<std::vector<TargetRecord>> queuedTokens(const std::string& deviceId,
+                                                 std::int64_t redeliverAtOrBefore) override;
   Status markDelivered(const std::string& requestId, const std::string& deviceId,
                        std::int64_t at, const OptionalAudit& audit) override;
   Result<bool> recordResult(const std::string& requestId, const std::string& deviceId,

@@ -138,16 +138,18 @@ Result<std::vector<std::string>> SqliteStore::expireDue(std::int64_t nowSeconds)
   return expired;
 }
 
-Result<std::vector<TargetRecord>> SqliteStore::queuedTokens(const std::string& deviceId) {
+Result<std::vector<TargetRecord>> SqliteStore::queuedTokens(const std::string& deviceId,
+                                                             std::int64_t redeliverAtOrBefore) {
   std::vector<TargetRecord> out;
   auto s = read("fetch queued tokens", [&]() -> Status {
     Statement st(session_);
     st << "SELECT t.request_id AS request_id, t.device_id AS device_id, t.idx AS idx,"
           " t.state AS state, t.token AS token, t.result_json AS result_json,"
           " t.updated AS updated FROM request_targets t JOIN requests r ON r.id = t.request_id"
-          " WHERE t.device_id = ? AND t.state = 'queued' AND t.token IS NOT NULL"
-          " AND r.state = 'completed' ORDER BY t.updated, t.request_id",
-        bind(deviceId);
+          " WHERE t.device_id = ? AND t.token IS NOT NULL AND r.state = 'completed'"
+          " AND (t.state = 'queued' OR (t.state = 'delivered' AND t.updated <= ?))"
+          " ORDER BY t.updated, t.request_id",
+        bind(deviceId), bind(Int64(redeliverAtOrBefore));
     st.execute();
     RecordSet rs(st);
     for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(rows::target(rs));
@@ -167,7 +169,12 @@ Status SqliteStore::markDelivered(const std::string& requestId, const std::strin
     if (found.empty()) {
       return Status::fail(kNotFound, "no token for " + deviceId + " in request " + requestId);
     }
-    if (found.front() != state::kQueued) return Status::ok();  // delivered before
+    if (found.front() == state::kDelivered) {  // delivered again: a new lease
+      session_ << "UPDATE request_targets SET updated = ? WHERE request_id = ? AND device_id = ?",
+          bind(Int64(at)), bind(requestId), bind(deviceId), now;
+      return Status::ok();
+    }
+    if (found.front() != state::kQueued) return Status::ok();  // has a result already
     session_ << "UPDATE request_targets SET state = 'delivered', updated = ?"
                 " WHERE request_id = ? AND device_id = ?",
         bind(Int64(at)), bind(requestId), bind(deviceId), now;

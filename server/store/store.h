@@ -71,9 +71,15 @@ class Store {
   virtual Result<std::vector<std::string>> expireDue(std::int64_t now) = 0;
 
   // --- Delivery to devices ------------------------------------------------------------
-  // Targets of completed requests with a token not yet delivered to this device.
-  virtual Result<std::vector<TargetRecord>> queuedTokens(const std::string& deviceId) = 0;
-  // queued -> delivered; delivering again is a no-op. "not_found" if no such target.
+  // Targets of completed requests with a token for this device that is either not yet
+  // delivered, or delivered at or before `redeliverAtOrBefore` and still without a result
+  // (the reply carrying it may never have reached the agent: delivery is at least once,
+  // and the agent's journal makes execution exactly once).
+  virtual Result<std::vector<TargetRecord>> queuedTokens(const std::string& deviceId,
+                                                         std::int64_t redeliverAtOrBefore) = 0;
+  // queued -> delivered (with the audit entry); delivering again only moves the
+  // delivery time, so the next redelivery waits a whole lease. "not_found" if no such
+  // target.
   virtual Status markDelivered(const std::string& requestId, const std::string& deviceId,
                                std::int64_t at, const OptionalAudit& audit) = 0;
   // Records a device's execution result (state succeeded/failed/interrupted). Returns

@@ -146,20 +146,29 @@ TEST_CASE("completion needs a token for every target and an approved request") {
   CHECK(store->targets("r-1")->at(0).token == std::nullopt);  // rolled back
 }
 
-TEST_CASE("queued tokens are delivered to exactly their device, once") {
+TEST_CASE("queued tokens are delivered to exactly their device, and again only after a lease") {
   test::TempDir dir;
   auto store = test::openStore(dir);
   submit(*store, "r-1");
-  CHECK(store->queuedTokens("laptop-1")->empty());  // nothing before completion
+  CHECK(store->queuedTokens("laptop-1", 0)->empty());  // nothing before completion
   approveAndComplete(*store, "r-1");
-  auto queued = store->queuedTokens("laptop-1");
+  auto queued = store->queuedTokens("laptop-1", 0);
   REQUIRE(queued.isOk());
   REQUIRE(queued->size() == 1);
   CHECK(queued->front().token == std::optional<std::string>("token-1"));
-  CHECK(store->queuedTokens("laptop-3")->empty());
+  CHECK(store->queuedTokens("laptop-3", 0)->empty());
   REQUIRE(store->markDelivered("r-1", "laptop-1", 1300, std::nullopt).isOk());
-  REQUIRE(store->markDelivered("r-1", "laptop-1", 1301, std::nullopt).isOk());
-  CHECK(store->queuedTokens("laptop-1")->empty());
+  // Delivered at 1300: not sent again while the lease runs...
+  CHECK(store->queuedTokens("laptop-1", 1299)->empty());
+  // ...but sent again once it is over, since no result came back (a lost reply).
+  REQUIRE(store->queuedTokens("laptop-1", 1300)->size() == 1);
+  CHECK(store->targets("r-1")->at(0).state == "delivered");
+  // Delivering again starts a new lease.
+  REQUIRE(store->markDelivered("r-1", "laptop-1", 1400, std::nullopt).isOk());
+  CHECK(store->queuedTokens("laptop-1", 1350)->empty());
+  // Once the device reported a result, the token is never sent again.
+  REQUIRE(store->recordResult("r-1", "laptop-1", "succeeded", "{}", 1410, std::nullopt).isOk());
+  CHECK(store->queuedTokens("laptop-1", 5000)->empty());
   CHECK(store->markDelivered("r-1", "laptop-3", 1300, std::nullopt).reason() == "not_found");
 }
 

@@ -294,7 +294,7 @@ TEST_CASE(
   auto store = server::SqliteStore::open(s.config.database);
   REQUIRE(store);
   for (const char* dev : {"dev-1", "dev-2"}) {
-    auto queued = store.value()->queuedTokens(dev);
+    auto queued = store.value()->queuedTokens(dev, 0);
     REQUIRE(queued);
     REQUIRE(queued->size() == 1);
     auto token = parseToken(*queued->front().token);

@@ -122,10 +122,10 @@ TEST_CASE(
     REQUIRE_FALSE(other);
     CHECK(other.reason() == "wrong_device");
   }
-  auto queued = f.store->queuedTokens("laptop-1");
+  auto queued = f.store->queuedTokens("laptop-1", 0);
   REQUIRE(queued);
   CHECK(queued->size() == 1);
-  auto none = f.store->queuedTokens("desktop-9");
+  auto none = f.store->queuedTokens("desktop-9", 0);
   REQUIRE(none);
   CHECK(none->empty());
 
