@@ -6,6 +6,7 @@
 #include "keyturn/policy_kit.h"
 #include "keyturn/policy_simulation.h"
 #include "keyturn/token_gate.h"
+#include "online/online_client.h"
 #include "policy_cli.h"
 
 namespace keyturn::cli {
@@ -13,7 +14,7 @@ namespace keyturn::cli {
 namespace {
 
 constexpr const char* kSimulateHelp =
-    "usage: keyturn policy simulate (--bundle FILE | --policies DIR) --action A\n"
+    "usage: keyturn policy simulate (--bundle FILE | --policies DIR | --server) --action A\n"
     "         --device-facts FILE|DIR --requester ID [--groups g1,g2] [--param k=v ...]\n"
     "         [--targets N] [--justification TEXT] [--now T] [--known-action A ...] [-o json]\n"
     "  Evaluates the request with the agent's own policy engine and prints, for every policy,\n"
@@ -21,9 +22,9 @@ constexpr const char* kSimulateHelp =
     "  --device-facts is one facts file ({\"id\",\"ownership\",\"platform\",\"os_version\",\n"
     "  \"groups\",\"tags\"}) or a folder of them: the combined requirement then covers every\n"
     "  device (per group, the largest count). With --bundle the requester's groups come from\n"
-    "  the bundle's roster; with --policies from --groups. --param values are JSON when they\n"
-    "  parse as JSON (3, true, [1]), else strings. --server (ask the coordinator) is not\n"
-    "  available yet. Exit 0 when the request can proceed with the requirement shown, 1 when\n"
+    "  the bundle's roster; with --policies from --groups. --server simulates against the\n"
+    "  coordinator's bundle in force (the profile of keyturn login). --param values are JSON\n"
+    "  when they parse as JSON (3, true, [1]), else strings. Exit 0 when the request can proceed with the requirement shown, 1 when\n"
     "  a device would deny it or fail closed (policy_error), 2 on a usage or I/O error.\n";
 
 std::vector<std::string> splitCommas(const std::string& s) {
@@ -61,16 +62,22 @@ struct Built {
 
 Result<Built> buildRequest(const tools::CommandArgs& args) {
   using R = Result<Built>;
-  if (args.flag("server"))
-    return R::fail("usage",
-                   "--server is not available yet: the coordinator does not exist in this build. "
-                   "Simulate against the bundle the coordinator would use (--bundle FILE) or a policy folder "
-                   "(--policies DIR)");
   auto bundle = args.get("bundle");
   auto dir = args.get("policies");
-  if (bundle.has_value() == dir.has_value())
-    return R::fail("usage", "give exactly one of --bundle FILE and --policies DIR");
-  auto set = policykit::loadPolicySet(bundle ? *bundle : *dir);
+  bool server = args.flag("server");
+  if (int(bundle.has_value()) + int(dir.has_value()) + int(server) != 1)
+    return R::fail("usage", "give exactly one of --bundle FILE, --policies DIR and --server");
+  Result<policykit::PolicySet> set = Result<policykit::PolicySet>::fail("usage", "no policies");
+  if (server) {
+    // The coordinator's bundle in force, through the logged-in profile (keyturn login).
+    auto client = OnlineClient::open();
+    if (!client) return client.error();
+    auto text = fetchBundleInForce(*client.value());
+    if (!text) return text.error();
+    set = policykit::policySetFromBundle(text.value(), "the coordinator's bundle in force");
+  } else {
+    set = policykit::loadPolicySet(bundle ? *bundle : *dir);
+  }
   if (!set) return set.error();
   if (dir && set->bundle) return R::fail("usage", "--policies takes a folder; " + *dir + " is a file (use --bundle)");
   if (bundle && !set->bundle) return R::fail("usage", "--bundle takes a bundle file; " + *bundle + " is a folder");

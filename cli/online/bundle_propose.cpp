@@ -28,10 +28,11 @@ namespace {
 constexpr const char* kProposeRoute = "/api/v1/bundle-proposals";
 
 constexpr const char* kHelp =
-    "usage: keyturn bundle propose --bundle NEW.json --current CURRENT.json --justification TEXT\n"
+    "usage: keyturn bundle propose --bundle NEW.json [--current CURRENT.json] --justification TEXT\n"
     "         [--examples DIR] [--dry-run] [-o json]\n"
-    "  Shows what NEW changes against CURRENT (the bundle in force: principals, groups,\n"
-    "  keys, roles, update rule, and the policy diff with its example requests), then submits\n"
+    "  Shows what NEW changes against the bundle in force (fetched from the coordinator, or\n"
+    "  CURRENT when given: principals, groups, keys, roles, update rule, and the policy diff\n"
+    "  with its example requests, the report of keyturn policy diff), then submits\n"
     "  it as a maa.bundle.update request: this admin signs NEW (the unsigned draft of keyturn\n"
     "  bundle new), approvers add their bundle signatures with keyturn request approve, and\n"
     "  keyturn request complete publishes it. --dry-run only shows the diff.\n"
@@ -92,23 +93,40 @@ int bundlePropose(int argc, char** argv) {
   const Output& out = p->out;
   auto newPath = p->args.require("bundle");
   if (!newPath) return out.fail(newPath.error());
-  auto curPath = p->args.require("current");
-  if (!curPath) return out.fail(curPath.error());
+  auto curPath = p->args.get("current");
   bool dryRun = p->args.flag("dry-run");
   auto justification = p->args.require("justification");
   if (!dryRun && !justification) return out.fail(justification.error());
+  // The bundle in force: from --current, else from the coordinator (one connection,
+  // reused to submit).
+  std::unique_ptr<OnlineClient> client;
+  std::string texts[2], origins[2] = {"", newPath.value()};
+  if (curPath) {
+    auto text = readFile(*curPath, kMaxBundleBytes);
+    if (!text) return out.fail(Error{"io", "cannot read " + *curPath + ": " + std::strerror(errno)});
+    texts[0] = std::move(*text);
+    origins[0] = *curPath;
+  } else {
+    auto opened = OnlineClient::open();
+    if (!opened) return out.fail(opened.error());
+    client = std::move(opened).value();
+    auto fetched = fetchBundleInForce(*client);
+    if (!fetched) return out.fail(fetched.error());
+    texts[0] = std::move(fetched).value();
+    origins[0] = "the coordinator's bundle in force";
+  }
+  auto newText = readFile(newPath.value(), kMaxBundleBytes);
+  if (!newText) return out.fail(Error{"io", "cannot read " + newPath.value() + ": " + std::strerror(errno)});
+  texts[1] = std::move(*newText);
   TrustBundle bundles[2];
   for (int i = 0; i < 2; ++i) {
-    const std::string& path = i ? newPath.value() : curPath.value();
-    auto text = readFile(path, kMaxBundleBytes);
-    if (!text) return out.fail(Error{"io", "cannot read " + path + ": " + std::strerror(errno)});
-    auto b = TrustBundle::parse(*text);
-    if (!b) return out.fail(Error{b.reason(), path + ": " + b.detail()});
+    auto b = TrustBundle::parse(texts[i]);
+    if (!b) return out.fail(Error{b.reason(), origins[i] + ": " + b.detail()});
     bundles[i] = b.value();
   }
   const TrustBundle &cur = bundles[0], &next = bundles[1];
-  auto oldSet = policykit::loadPolicySet(curPath.value());
-  auto newSet = policykit::loadPolicySet(newPath.value());
+  auto oldSet = policykit::policySetFromBundle(texts[0], origins[0]);
+  auto newSet = policykit::policySetFromBundle(texts[1], origins[1]);
   if (!oldSet) return out.fail(oldSet.error());
   if (!newSet) return out.fail(newSet.error());
   std::string examplesDir = p->args.get("examples").value_or("policies/examples");
@@ -148,9 +166,12 @@ int bundlePropose(int argc, char** argv) {
     return out.fail(Error{
         "usage", newPath.value() + " is already signed; propose the unsigned draft from "
                                    "keyturn bundle new (approvers sign it through the request)"});
-  auto client = OnlineClient::open();
-  if (!client) return out.fail(client.error());
-  OnlineClient& c = *client.value();
+  if (!client) {
+    auto opened = OnlineClient::open();
+    if (!opened) return out.fail(opened.error());
+    client = std::move(opened).value();
+  }
+  OnlineClient& c = *client;
   auto key = c.key();
   if (!key) return out.fail(key.error());
   std::cerr << s.str();

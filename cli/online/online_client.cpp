@@ -139,6 +139,12 @@ Result<ApiReply> OnlineClient::callRaw(const std::string& method, const std::str
   return reply;
 }
 
+Result<std::string> fetchBundleInForce(OnlineClient& client) {
+  auto reply = client.callRaw("GET", "/api/v1/bundle");
+  if (!reply) return reply.error();
+  return std::move(reply.value().body);
+}
+
 std::string urlEncode(const std::string& s) {
   std::string out;
   Poco::URI::encode(s, "/?#&=+%; ", out);

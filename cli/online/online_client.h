@@ -55,6 +55,10 @@ class OnlineClient {
   std::optional<Ed25519PrivateKey> key_;
 };
 
+// The trust bundle in force on the coordinator (GET /api/v1/bundle), byte for byte.
+// Its signatures are not checked here: it feeds simulations and diffs, never trust.
+Result<std::string> fetchBundleInForce(OnlineClient& client);
+
 // Percent-encodes a path segment or query value.
 std::string urlEncode(const std::string& s);
 

@@ -76,8 +76,14 @@ Result<PolicySet> loadPolicySet(const std::string& path) {
   }
   auto text = readText(path, kMaxBundleBytes);
   if (!text) return text.error();
-  auto bundle = TrustBundle::parse(text.value());
-  if (!bundle) return Result<PolicySet>::fail(bundle.reason(), path + ": " + bundle.detail());
+  return policySetFromBundle(text.value(), path);
+}
+
+Result<PolicySet> policySetFromBundle(std::string_view bundleText, const std::string& origin) {
+  PolicySet set;
+  set.origin = origin;
+  auto bundle = TrustBundle::parse(bundleText);
+  if (!bundle) return Result<PolicySet>::fail(bundle.reason(), origin + ": " + bundle.detail());
   set.bundle = std::make_shared<TrustBundle>(std::move(bundle).value());
   set.sources = set.bundle->policies;
   return set;

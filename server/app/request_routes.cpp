@@ -147,6 +147,19 @@ void addRequestRoutes(ServerContext& context, Workflow& workflow) {
                show(response, caller, id, HTTPResponse::HTTP_CREATED);
              });
 
+  // The bundle in force, byte for byte as signed (a proposal's diff and
+  // `keyturn policy simulate --server` start from it). Any admin may read it: the
+  // roster and policies are what every admin is held to.
+  router.add("GET", "/api/v1/bundle",
+             [&context](HTTPServerRequest& request, HTTPServerResponse& response,
+                        const PathParams&) {
+               Caller caller = authenticateAdmin(context, request);
+               const TrustBundle& b = caller.bundle->bundle;
+               response.set("ETag", "\"" + toHex(b.fileSha256) + "\"");
+               response.set("Keyturn-Bundle-Version", std::to_string(b.version));
+               sendJson(response, HTTPResponse::HTTP_OK, b.fileBytes);
+             });
+
   router.add("POST", "/api/v1/bundle-proposals",
              [&context, &workflow, show](HTTPServerRequest& request, HTTPServerResponse& response,
                                          const PathParams&) {

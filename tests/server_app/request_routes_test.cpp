@@ -357,7 +357,14 @@ TEST_CASE(
   REQUIRE(published.status == 200);
   CHECK(body(published)->getValue<std::string>("state") == "completed");
   CHECK(body(s.as("", "GET", "/healthz"))->getValue<int>("bundle_version") == 2);
-  CHECK(readFile(s.dir + "/bundles/v2.json", kMaxBundleBytes).has_value());
+  auto v2 = readFile(s.dir + "/bundles/v2.json", kMaxBundleBytes);
+  REQUIRE(v2.has_value());
+  // Any admin reads the bundle in force, byte for byte, with its digest as ETag.
+  HttpReply current = s.as("bob", "GET", "/api/v1/bundle");
+  REQUIRE(current.status == 200);
+  CHECK(current.body == *v2);
+  CHECK(current.etag == "\"" + toHex(sha256(*v2)) + "\"");
+  CHECK(s.as("", "GET", "/api/v1/bundle").status == 401);
   // carol is no longer a principal: her session ends at once.
   HttpReply gone = s.as("carol", "GET", "/api/v1/requests");
   CHECK(gone.status == 401);

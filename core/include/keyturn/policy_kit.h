@@ -38,6 +38,10 @@ struct PolicySet {
 // Reads `path` as a folder when it is one, else as a bundle file. Fails "io" when it
 // cannot be read and "malformed" when the bundle does not parse.
 Result<PolicySet> loadPolicySet(const std::string& path);
+// A bundle's policies from the bundle's bytes (fetched from a coordinator, say); `origin`
+// names where they came from in messages. Fails "malformed" when the bundle does not
+// parse. Signatures are not checked: this is for simulation and diffs, never for trust.
+Result<PolicySet> policySetFromBundle(std::string_view bundleText, const std::string& origin);
 
 // Device facts as the agent reads them (PROTOCOL.md section 8):
 // {"id","ownership","platform","os_version","groups":[..],"tags":{..}}, only `id`
