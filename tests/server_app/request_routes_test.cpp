@@ -222,6 +222,12 @@ TEST_CASE(
   CHECK(requirement->getValue<int>("have") == 0);
   std::string payload = request->getValue<std::string>("payload");
 
+  // The same signed request sent again (a replay) creates nothing.
+  HttpReply replayed = s.as("alice", "POST", "/api/v1/requests",
+                            s.submitBody("r-http", {"dev-1", "dev-2"}, {"dev-2", "dev-1"}));
+  CHECK(replayed.status == 409);
+  CHECK(error(replayed) == "duplicate_request");
+
   HttpReply again = s.as("alice", "POST", "/api/v1/requests",
                          s.submitBody("r-http-2", {"dev-1", "dev-2"}, {"dev-1", "dev-2"}));
   CHECK(again.status == 409);
