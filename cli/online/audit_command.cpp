@@ -1,6 +1,6 @@
 // keyturn audit list | verify [--file F] | export [--out F].
-// The chain is checked here with the coordinator's own verifier (AuditLog's pure,
-// static functions in server/store/audit_log.h), so a verdict never rests on the
+// The chain is checked here with the coordinator's own verifier (core's
+// keyturn/audit_chain.h, which the server's store uses too), so a verdict never rests on the
 // server's word: `verify` recomputes every link of what the server sent and compares
 // the result with the chain result the server reports.
 #include <Poco/JSON/Array.h>
@@ -11,19 +11,18 @@
 #include <sstream>
 
 #include "cli_output.h"
+#include "keyturn/audit_chain.h"
 #include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
 #include "online/online_client.h"
 #include "online/online_commands.h"
 #include "policy_cli.h"
-#include "store/audit_log.h"
 
 namespace keyturn::cli {
 namespace {
 
 using Poco::JSON::Object;
-using server::AuditLog;
-using server::AuditReport;
+using audit::AuditReport;
 
 constexpr const char* kHelp =
     "usage: keyturn audit list [--from SEQ] [--limit N] [-o json]\n"
@@ -36,8 +35,8 @@ constexpr const char* kHelp =
     "  1 the chain is broken or the coordinator refuses, 2 usage or I/O, 3 unreachable.\n";
 constexpr std::int64_t kPage = 1000;
 
-Result<server::AuditEntry> entryFrom(const Object::Ptr& o) {
-  server::AuditEntry e;
+Result<audit::AuditEntry> entryFrom(const Object::Ptr& o) {
+  audit::AuditEntry e;
   try {
     e.seq = o->getValue<Poco::Int64>("seq");
     e.at = o->getValue<Poco::Int64>("at");
@@ -49,14 +48,14 @@ Result<server::AuditEntry> entryFrom(const Object::Ptr& o) {
     e.prevHash = o->getValue<std::string>("prev_hash");
     e.hash = o->getValue<std::string>("hash");
   } catch (const Poco::Exception& ex) {
-    return Result<server::AuditEntry>::fail("server_error",
+    return Result<audit::AuditEntry>::fail("server_error",
                                             "an audit entry lacks a member: " + ex.displayText());
   }
   return e;
 }
 
 struct Fetched {
-  std::vector<server::AuditEntry> entries;
+  std::vector<audit::AuditEntry> entries;
   Poco::Dynamic::Var chain;  // the server's verdict
 };
 
@@ -102,7 +101,7 @@ std::string reportText(const AuditReport& r, const std::string& what) {
 
 int verify(const Output& out, const tools::CommandArgs& args) {
   if (auto file = args.get("file")) {
-    auto r = AuditLog::verifyJsonLinesFile(*file);
+    auto r = audit::verifyJsonLinesFile(*file);
     if (!r) return out.fail(r.error());
     out.done(reportText(r.value(), *file), reportJson(r.value()));
     return r->ok() ? 0 : 1;
@@ -118,7 +117,7 @@ int verify(const Output& out, const tools::CommandArgs& args) {
   if (!exported) return out.fail(exported.error());
   const Fetched* f = &verdict;
   std::istringstream in(exported->body);
-  AuditReport mine = AuditLog::verifyJsonLines(in);
+  AuditReport mine = audit::verifyJsonLines(in);
   bool serverOk = f->chain.isString() && f->chain.extract<std::string>() == "ok";
   std::string serverSays = f->chain.isEmpty()    ? "nothing"
                            : f->chain.isString() ? f->chain.extract<std::string>()
@@ -176,7 +175,7 @@ int auditCommand(int argc, char** argv) {
     const auto& e = f->entries[i];
     s << e.seq << "  " << isoTime(static_cast<std::uint64_t>(e.at)) << "  " << e.event << "  by "
       << e.actor << (e.subject.empty() ? "" : "  on " + e.subject) << "  " << e.detailJson << "\n";
-    j << (i ? "," : "") << AuditLog::toJsonLine(e);
+    j << (i ? "," : "") << audit::toJsonLine(e);
   }
   j << "]}";
   return p->out.done(s.str(), j.str());

@@ -1,6 +1,6 @@
-// The audit chain: an append-only list where every entry carries the SHA-256 of the
-// previous one, so editing, deleting or reordering any entry breaks every later link.
-// docs/storage.md gives the exact bytes hashed.
+// The audit log over a store: appends, verifies the stored chain, exports it. The chain
+// itself (hashing, linking, verifying an export) is core's keyturn/audit_chain.h; the
+// static members below forward to it.
 #pragma once
 
 #include <cstdint>
@@ -15,21 +15,12 @@
 
 namespace keyturn::server {
 
-// The outcome of walking a chain. When broken, `brokenSeq` is the first seq whose entry
-// does not check (for a missing or moved entry: the seq that was expected there).
-struct AuditReport {
-  std::int64_t entries = 0;   // entries that checked before the break (or all)
-  std::string headHash;       // hash of the last good entry; genesis for an empty log
-  std::optional<std::int64_t> brokenSeq;
-  std::string reason;         // "hash_mismatch", "prev_mismatch", "seq_gap", "malformed"
-  std::string detail;
-  bool ok() const { return !brokenSeq.has_value(); }
-};
+using AuditReport = audit::AuditReport;
 
 class AuditLog {
  public:
   // prev_hash of the first entry: 64 zeros.
-  static const std::string kGenesisHash;
+  static inline const std::string& kGenesisHash = audit::kGenesisHash;
 
   // The log over a store (not owned; must outlive this).
   explicit AuditLog(Store& store);
@@ -37,17 +28,19 @@ class AuditLog {
   // The canonical serialisation hashed for an entry: the compact JSON array
   // [seq,at,actor,event,subject,detail_json,prev_hash], integers in decimal and strings
   // quoted by keyturn::json::quote. `hash` itself is not part of it.
-  static std::string canonical(const AuditEntry& entry);
+  static std::string canonical(const AuditEntry& entry) { return audit::canonical(entry); }
   // Lowercase hex SHA-256 of canonical(entry).
-  static std::string computeHash(const AuditEntry& entry);
+  static std::string computeHash(const AuditEntry& entry) { return audit::computeHash(entry); }
   // The entry following (prevSeq, prevHash) for `event` at `at`, with its hash set.
   static AuditEntry link(std::int64_t prevSeq, const std::string& prevHash,
-                         const AuditEvent& event, std::int64_t at);
+                         const AuditEvent& event, std::int64_t at) {
+    return audit::link(prevSeq, prevHash, event, at);
+  }
 
   // One export line (no newline): {"seq":..,"at":..,"actor":..,"event":..,"subject":..,
   // "detail_json":..,"prev_hash":..,"hash":..} with detail_json kept as a string so the
   // exact hashed bytes survive the round trip.
-  static std::string toJsonLine(const AuditEntry& entry);
+  static std::string toJsonLine(const AuditEntry& entry) { return audit::toJsonLine(entry); }
 
   // Appends one event (see Store::appendAudit).
   Result<AuditEntry> append(const AuditEvent& event, std::int64_t at);
@@ -59,9 +52,11 @@ class AuditLog {
 
   // Verifies an export: strict JSON per line, seq from 1 without gaps, each prev_hash the
   // previous hash and each hash recomputed. Blank lines are refused as "malformed".
-  static AuditReport verifyJsonLines(std::istream& in);
+  static AuditReport verifyJsonLines(std::istream& in) { return audit::verifyJsonLines(in); }
   // As above for a file; reason "io" when it cannot be opened.
-  static Result<AuditReport> verifyJsonLinesFile(const std::string& path);
+  static Result<AuditReport> verifyJsonLinesFile(const std::string& path) {
+    return audit::verifyJsonLinesFile(path);
+  }
 
  private:
   Store& store_;

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "keyturn/audit_chain.h"
+
 namespace keyturn::server {
 
 // Request states (requests.state) and per-device states (request_targets.state).
@@ -109,23 +111,10 @@ struct SessionRecord {
 };
 
 // What a caller asks to log; the store gives it seq, prev_hash and hash.
-struct AuditEvent {
-  std::string actor;    // principal, "device:<id>", or "coordinator"
-  std::string event;    // e.g. "request.approved", "login.refused"
-  std::string subject;  // request id, device id, bundle version, ...
-  std::string detailJson = "{}";
-};
-
-struct AuditEntry {
-  std::int64_t seq = 0;
-  std::int64_t at = 0;
-  std::string actor;
-  std::string event;
-  std::string subject;
-  std::string detailJson;
-  std::string prevHash;
-  std::string hash;
-};
+// The audit chain's types live in core (keyturn/audit_chain.h), shared with the CLI
+// that verifies exports.
+using AuditEvent = audit::AuditEvent;
+using AuditEntry = audit::AuditEntry;
 
 // Filters of listRequests(); empty members do not filter. Newest first.
 struct RequestFilter {
