@@ -172,8 +172,36 @@ Result<Certificate> CertificateAuthority::issueClientCertificate(const std::stri
        {NID_authority_key_identifier, "keyid"}});
 }
 
+namespace {
+// Remembered verifications: more than any fleet one coordinator serves; when full, the
+// cache starts over (the next call per device verifies again).
+constexpr std::size_t kMaxRemembered = 200000;
+
+bool withinValidity(const Certificate& cert, std::time_t now) {
+  return X509_cmp_time(X509_get0_notBefore(cert.handle()), &now) <= 0 &&
+         X509_cmp_time(X509_get0_notAfter(cert.handle()), &now) >= 0;
+}
+}  // namespace
+
 Result<std::string> CertificateAuthority::verifyClientCertificate(const Certificate& cert,
                                                                   std::time_t now) const {
+  const std::string fingerprint = cert.fingerprintSha256();
+  {
+    std::lock_guard<std::mutex> lock(verified_->mutex);
+    auto it = verified_->deviceByFingerprint.find(fingerprint);
+    if (it != verified_->deviceByFingerprint.end() && withinValidity(cert, now)) return it->second;
+  }
+  auto id = verifyUncached(cert, now);
+  if (id) {
+    std::lock_guard<std::mutex> lock(verified_->mutex);
+    if (verified_->deviceByFingerprint.size() >= kMaxRemembered) verified_->deviceByFingerprint.clear();
+    verified_->deviceByFingerprint.emplace(fingerprint, id.value());
+  }
+  return id;
+}
+
+Result<std::string> CertificateAuthority::verifyUncached(const Certificate& cert,
+                                                         std::time_t now) const {
   X509StorePtr store(X509_STORE_new());
   X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   if (!store || !ctx || X509_STORE_add_cert(store.get(), cert_.handle()) != 1 ||

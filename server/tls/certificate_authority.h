@@ -6,7 +6,10 @@
 
 #include <cstdint>
 #include <ctime>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "keyturn/result.h"
 #include "tls/certificate.h"
@@ -43,16 +46,26 @@ class CertificateAuthority {
   // Checks `cert` chains to this CA, is within its validity at `now`, is fit for
   // client authentication and names a device; returns that device id. Reasons:
   // "untrusted_certificate" (with OpenSSL's verdict), "malformed" (no device URI).
+  // A certificate that verified once is remembered by its SHA-256 fingerprint, so a
+  // poll over a kept-alive connection costs a digest and a validity check, not an ECDSA
+  // verification (the CA never changes while the server runs; revocation is the
+  // device table's, checked by the caller on every call). Thread-safe.
   Result<std::string> verifyClientCertificate(const Certificate& cert, std::time_t now) const;
 
   const Certificate& certificate() const { return cert_; }
   const TlsKey& key() const { return key_; }
 
  private:
+  Result<std::string> verifyUncached(const Certificate& cert, std::time_t now) const;
+  struct VerifiedCache {
+    std::mutex mutex;
+    std::unordered_map<std::string, std::string> deviceByFingerprint;
+  };
   CertificateAuthority(TlsKey key, Certificate cert)
-      : key_(std::move(key)), cert_(std::move(cert)) {}
+      : key_(std::move(key)), cert_(std::move(cert)), verified_(std::make_shared<VerifiedCache>()) {}
   TlsKey key_;
   Certificate cert_;
+  std::shared_ptr<VerifiedCache> verified_;
 };
 
 // Device ids and hostnames go into certificate names, so they are limited to
