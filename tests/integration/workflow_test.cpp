@@ -153,11 +153,22 @@ TEST_CASE(
                             t.tmp / "policies-v2", "--version", "2", "--out", v2});
   INFO(drafted.all());
   REQUIRE(drafted.exit == 0);
-  auto proposed =
-      t.cli("alice", {"bundle", "propose", "--bundle", v2, "--current", t.data + "/bundle.json",
-                      "--justification", "Locking needs a second person from now on"});
+  // What a lock needs under the bundle in force, asked of the coordinator: nothing yet.
+  std::string facts = t.tmp / "laptop-facts.json";
+  std::ofstream(facts) << "{\"id\":\"laptop-1\",\"ownership\":\"corporate\"}";
+  std::vector<std::string> simulate = {"policy", "simulate", "--server", "--action", "device.lock",
+                                       "--device-facts", facts, "--requester", "alice"};
+  auto before = t.cli("alice", simulate);
+  INFO(before.all());
+  REQUIRE(before.exit == 0);
+  CHECK_THAT(before.out, !Catch::Contains("lock (lock.lua)"));
+
+  // No --current: the diff starts from the coordinator's bundle in force.
+  auto proposed = t.cli("alice", {"bundle", "propose", "--bundle", v2, "--justification",
+                                  "Locking needs a second person from now on"});
   INFO(proposed.all());
   REQUIRE(proposed.exit == 0);
+  CHECK_THAT(proposed.all(), Catch::Contains("bundle v1 -> v2"));
   CHECK_THAT(proposed.all(), Catch::Contains("added lock"));
   std::string id = proposed.out.substr(0, proposed.out.find('\n'));
 
@@ -171,6 +182,11 @@ TEST_CASE(
 
   auto health = t.api().send("GET", "/healthz");
   CHECK(health.json->getValue<int>("bundle_version") == 2);
+  auto after = t.cli("alice", simulate);
+  INFO(after.all());
+  REQUIRE(after.exit == 0);
+  CHECK_THAT(after.out, Catch::Contains("lock (lock.lua) matched"));
+  CHECK_THAT(after.out, Catch::Contains("1 approval from device-approvers"));
   // Agents get the new bundle in the chain, signed by alice and bob.
   t.enroll("laptop-9", kCorporate);
   auto chain = t.agent("laptop-9").send("GET", "/api/v1/agent/bundles?after=1");

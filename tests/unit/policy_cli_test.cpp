@@ -142,14 +142,14 @@ TEST_CASE("keyturn policy simulate takes the requester's groups from a bundle") 
   CHECK_THAT(nobody.out, Contains("not in the bundle's roster"));
 }
 
-TEST_CASE("keyturn policy simulate refuses bad input and says --server is not there yet") {
+TEST_CASE("keyturn policy simulate refuses bad input, and --server together with --bundle") {
   PolicyKit k;
   k.write("ok.json", R"({"id":"d","ownership":"corporate"})");
   k.write("bad.json", R"({"id":"d","ownership":"borrowed"})");
   std::string base = "policy simulate --policies " + kSrc + "/policies --requester alice ";
-  auto server = k.keyturn("policy simulate --server --action device.wipe --device-facts ok.json --requester alice");
+  auto server = k.keyturn("policy simulate --server --bundle bundle.json --action device.wipe --device-facts ok.json --requester alice");
   CHECK(server.status == 2);
-  CHECK_THAT(server.out, Contains("--server is not available yet"));
+  CHECK_THAT(server.out, Contains("exactly one of --bundle FILE, --policies DIR and --server"));
   auto bad = k.keyturn(base + "--action device.wipe --device-facts bad.json");
   CHECK(bad.status == 2);
   CHECK_THAT(bad.out, Contains("bad.json"));
