@@ -72,4 +72,24 @@ std::string isoTime(std::uint64_t t) {
   return buf;
 }
 
+Status addParams(const std::vector<std::string>& pairs, Poco::JSON::Object& o) {
+  for (const auto& kv : pairs) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return Status::fail("usage", "--param takes KEY=VALUE, got \"" + kv + "\"");
+    std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
+    if (o.has(k)) return Status::fail("usage", "--param " + k + " is given twice");
+    bool digits = !v.empty() && v.size() <= 15 &&
+                  v.find_first_not_of("0123456789") == std::string::npos &&
+                  (v == "0" || v[0] != '0');
+    if (digits)
+      o.set(k, static_cast<Poco::Int64>(std::stoll(v)));
+    else if (v == "true" || v == "false")
+      o.set(k, v == "true");
+    else
+      o.set(k, v);
+  }
+  return Status::ok();
+}
+
 }  // namespace keyturn::cli

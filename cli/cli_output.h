@@ -2,6 +2,8 @@
 // Errors go to stderr (and, with -o json, as {"error":REASON,"detail":...} to stdout).
 #pragma once
 
+#include <Poco/JSON/Object.h>
+
 #include <string>
 #include <vector>
 
@@ -40,5 +42,9 @@ Result<Parsed> parseCommand(int argc, char** argv, tools::ArgSpec spec, const ch
 std::uint64_t nowSeconds();
 // Unix seconds as ISO-8601 UTC.
 std::string isoTime(std::uint64_t t);
+
+// --param K=V ... added to `params`: integers and booleans keep their JSON type, anything
+// else is a string. "usage" for a malformed pair or a key given twice.
+Status addParams(const std::vector<std::string>& pairs, Poco::JSON::Object& params);
 
 }  // namespace keyturn::cli

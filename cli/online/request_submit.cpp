@@ -44,22 +44,7 @@ Result<std::string> paramsFrom(const tools::CommandArgs& args) {
     if (!parsed) return R::fail("usage", *file + ": " + parsed.detail());
     o = parsed.value();
   }
-  for (const auto& kv : args.all("param")) {
-    auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return R::fail("usage", "--param takes KEY=VALUE, got \"" + kv + "\"");
-    std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
-    if (o->has(k)) return R::fail("usage", "the parameter " + k + " is given twice");
-    bool digits = !v.empty() && v.size() <= 15 &&
-                  v.find_first_not_of("0123456789") == std::string::npos &&
-                  (v == "0" || v[0] != '0');
-    if (digits)
-      o->set(k, static_cast<Poco::Int64>(std::stoll(v)));
-    else if (v == "true" || v == "false")
-      o->set(k, v == "true");
-    else
-      o->set(k, v);
-  }
+  if (Status s = addParams(args.all("param"), *o); !s) return s.error();
   return json::stringify(o);
 }
 
