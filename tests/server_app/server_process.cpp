@@ -10,10 +10,13 @@
 
 namespace keyturn::test {
 
-ServerProcess::ServerProcess(const std::vector<std::string>& args) {
+ServerProcess::ServerProcess(const std::vector<std::string>& args)
+    : ServerProcess(KEYTURN_SERVER_BINARY, args) {}
+
+ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& args) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
-  std::vector<std::string> words{KEYTURN_SERVER_BINARY};
+  std::vector<std::string> words{binary};
   words.insert(words.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());

@@ -18,6 +18,8 @@ class ServerProcess {
  public:
   // Starts KEYTURN_SERVER_BINARY with `args` (without the program name).
   explicit ServerProcess(const std::vector<std::string>& args);
+  // Starts `binary` with `args` (other programs' tests: keyturn-agent).
+  ServerProcess(const std::string& binary, const std::vector<std::string>& args);
   // Kills the child with SIGKILL if it still runs.
   ~ServerProcess();
 
@@ -31,6 +33,7 @@ class ServerProcess {
   // Waits for the child to exit by itself; exit code or -1.
   int wait(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   std::string stderrText();
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
