@@ -14,7 +14,7 @@
 #include "keyturn/bundle.h"
 #include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
-#include "keyturn/policy_diff.h"
+#include "keyturn/bundle_report.h"
 #include "keyturn/policy_kit.h"
 #include "keyturn/token.h"
 #include "online/online_client.h"
@@ -37,52 +37,6 @@ constexpr const char* kHelp =
     "  bundle new), approvers add their bundle signatures with keyturn request approve, and\n"
     "  keyturn request complete publishes it. --dry-run only shows the diff.\n"
     "  Exit 0 submitted (or shown), 1 refused, 2 usage or I/O, 3 unreachable.\n";
-
-std::string keyList(const BundlePrincipal& p) {
-  std::vector<std::string> kids;
-  for (const auto& k : p.keys) kids.push_back(k.kid());
-  std::sort(kids.begin(), kids.end());
-  return joined(kids, ",");
-}
-
-// Roster changes between two bundles, one line each.
-std::vector<std::string> rosterChanges(const TrustBundle& a, const TrustBundle& b) {
-  std::vector<std::string> out;
-  for (const auto& p : b.principals) {
-    const auto* old = a.principalById(p.id);
-    if (!old) {
-      out.push_back("principal added: " + p.id + " groups [" + joined(p.groups) + "]");
-      continue;
-    }
-    std::set<std::string> og(old->groups.begin(), old->groups.end()),
-        ng(p.groups.begin(), p.groups.end());
-    for (const auto& g : ng)
-      if (!og.count(g)) out.push_back("group membership added: " + p.id + " joins " + g);
-    for (const auto& g : og)
-      if (!ng.count(g)) out.push_back("group membership removed: " + p.id + " leaves " + g);
-    if (keyList(*old) != keyList(p)) out.push_back("keys changed: " + p.id + " now " + keyList(p));
-  }
-  for (const auto& p : a.principals)
-    if (!b.principalById(p.id)) out.push_back("principal removed: " + p.id);
-  if (a.updateGroup != b.updateGroup || a.threshold != b.threshold)
-    out.push_back("update rule: " + std::to_string(a.threshold) + " of " + a.updateGroup + " -> " +
-                  std::to_string(b.threshold) + " of " + b.updateGroup);
-  for (const auto& [perm, groups] : b.roles) {
-    auto it = a.roles.find(perm);
-    if (it == a.roles.end() || it->second != groups)
-      out.push_back("role " + perm + ": [" + (it == a.roles.end() ? "" : joined(it->second)) +
-                    "] -> [" + joined(groups) + "]");
-  }
-  for (const auto& [perm, groups] : a.roles)
-    if (!b.roles.count(perm)) out.push_back("role removed: " + perm + " [" + joined(groups) + "]");
-  std::set<std::string> ai, bi;
-  for (const auto& k : a.issuers) ai.insert(k.kid());
-  for (const auto& k : b.issuers) bi.insert(k.kid());
-  if (ai != bi) out.push_back("issuer keys changed");
-  if (a.expires != b.expires)
-    out.push_back("expires: " + isoTime(a.expires) + " -> " + isoTime(b.expires));
-  return out;
-}
 
 }  // namespace
 
@@ -118,47 +72,16 @@ int bundlePropose(int argc, char** argv) {
   auto newText = readFile(newPath.value(), kMaxBundleBytes);
   if (!newText) return out.fail(Error{"io", "cannot read " + newPath.value() + ": " + std::strerror(errno)});
   texts[1] = std::move(*newText);
-  TrustBundle bundles[2];
-  for (int i = 0; i < 2; ++i) {
-    auto b = TrustBundle::parse(texts[i]);
-    if (!b) return out.fail(Error{b.reason(), origins[i] + ": " + b.detail()});
-    bundles[i] = b.value();
-  }
-  const TrustBundle &cur = bundles[0], &next = bundles[1];
-  auto oldSet = policykit::policySetFromBundle(texts[0], origins[0]);
-  auto newSet = policykit::policySetFromBundle(texts[1], origins[1]);
-  if (!oldSet) return out.fail(oldSet.error());
-  if (!newSet) return out.fail(newSet.error());
   std::string examplesDir = p->args.get("examples").value_or("policies/examples");
   auto examples = policykit::loadExamples(examplesDir);
-  std::vector<policykit::ExampleRequest> ex =
-      examples ? examples.value() : std::vector<policykit::ExampleRequest>{};
-  auto diff = policykit::diffPolicySets(oldSet.value(), newSet.value(), ex);
-
-  std::ostringstream s, j;
-  s << "bundle v" << cur.version << " -> v" << next.version << " (tenant " << next.tenant
-    << ", sha256 " << toHex(next.fileSha256) << ")\n";
-  auto roster = rosterChanges(cur, next);
-  s << "roster: " << roster.size() << " change(s)\n";
-  for (const auto& r : roster) s << "  " << r << "\n";
-  s << "policies: " << diff.policies.size() << " changed\n";
-  for (const auto& c : diff.policies)
-    s << "  " << c.change << " " << c.name << " (" << (c.newFile.empty() ? c.oldFile : c.newFile)
-      << ")\n";
-  if (!diff.newLoadError.empty()) s << "  NEW does not load: " << diff.newLoadError << "\n";
-  s << "examples: " << diff.examples << " evaluated"
-    << (examples ? " from " + examplesDir : " (none found)") << ", " << diff.changed.size()
-    << " change\n";
-  for (const auto& c : diff.changed)
-    s << "  " << c.name << "\n    before: " << c.before << "\n    after:  " << c.after << "\n";
-  j << "{\"from\":" << cur.version << ",\"to\":" << next.version
-    << ",\"sha256\":" << json::quote(toHex(next.fileSha256))
-    << ",\"roster\":" << jsonStrings(roster) << ",\"policies\":[";
-  for (std::size_t i = 0; i < diff.policies.size(); ++i)
-    j << (i ? "," : "") << "{\"name\":" << json::quote(diff.policies[i].name)
-      << ",\"change\":" << json::quote(diff.policies[i].change) << "}";
-  j << "],\"examples_changed\":" << diff.changed.size();
-  if (dryRun) return out.done(s.str(), j.str() + "}");
+  auto report = policykit::bundleChangeReport(
+      texts[0], origins[0], texts[1], origins[1],
+      examples ? examples.value() : std::vector<policykit::ExampleRequest>{}, examples ? examplesDir : "");
+  if (!report) return out.fail(report.error());
+  const std::string text = policykit::reportText(report.value());
+  const std::string reportJson = policykit::reportJson(report.value());
+  if (dryRun) return out.done(text, reportJson);
+  auto next = TrustBundle::parse(texts[1]).value();  // parsed by the report already
 
   // The proposal is the new bundle carrying exactly one signature: this admin's own
   // bundle signature, which also counts toward the update threshold.
@@ -174,7 +97,7 @@ int bundlePropose(int argc, char** argv) {
   OnlineClient& c = *client;
   auto key = c.key();
   if (!key) return out.fail(key.error());
-  std::cerr << s.str();
+  std::cerr << text;
   JwsEnvelope env = next.envelope;
   appendSignature(env, *key.value(),
                   bundleSignatureHeader(key.value()->publicKey().kid(), nowSeconds()));
@@ -186,7 +109,7 @@ int bundlePropose(int argc, char** argv) {
   return out.done(id + "\nbundle v" + std::to_string(next.version) + " proposed as request " + id +
                       ": " + stored.value()->optValue<std::string>("state", "?") +
                       "; approvers: keyturn request approve " + id + " --notes TEXT",
-                  j.str() + ",\"request\":" + json::stringify(stored.value()) + "}");
+                  "{\"report\":" + reportJson + ",\"request\":" + json::stringify(stored.value()) + "}");
 }
 
 }  // namespace keyturn::cli

@@ -13,7 +13,7 @@ std::string secretHash(const std::string& secret) { return toHex(sha256(secret))
 
 Caller authenticateAdmin(ServerContext& context, const Poco::Net::HTTPServerRequest& request) {
   static const std::string kBearer = "Bearer ";
-  const std::string& header = request.get("Authorization", "");
+  const std::string header = request.get("Authorization", "");  // a copy: the default is a temporary
   if (header.rfind(kBearer, 0) != 0 || header.size() == kBearer.size())
     throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED, "unauthenticated",
                     "send Authorization: Bearer SESSION (from POST /api/v1/login)");

@@ -142,6 +142,7 @@ Status CoordinatorApplication::addWorkflow() {
   options.tenant = context_->config.tenant;
   options.requestLifetime = static_cast<std::int64_t>(context_->config.requestLifetimeDays) * 86400;
   options.bundleDir = (std::filesystem::absolute(dataDir_) / "bundles").string();
+  options.policyExamplesDir = context_->config.policyExamples;
   ServerContext* context = context_.get();
   workflow_ = std::make_unique<Workflow>(
       *context_->store, std::move(issuer).value(), options,

@@ -29,6 +29,7 @@ ServerConfig ServerConfig::defaultsFor(const std::string& dataDir, const std::st
   c.issuerKey = in("issuer.key");
   c.database = in("keyturn.db");
   c.bundle = in("bundle.json");
+  c.policyExamples = in("policy-examples");
   return c;
 }
 
@@ -51,6 +52,7 @@ Result<ServerConfig> ServerConfig::load(const std::string& dataDir) {
     c.issuerKey = p->getString("keyturn.issuer.key");
     c.database = p->getString("keyturn.database");
     c.bundle = p->getString("keyturn.bundle");
+    c.policyExamples = p->getString("keyturn.policy.examples", "");
     int days = p->getInt("keyturn.requests.lifetime_days", kDefaultRequestLifetimeDays);
     if (days < 1 || days > 365)
       return Result<ServerConfig>::fail("malformed",
@@ -75,6 +77,7 @@ Status ServerConfig::save(const std::string& dataDir) const {
   p->setString("keyturn.issuer.key", issuerKey);
   p->setString("keyturn.database", database);
   p->setString("keyturn.bundle", bundle);
+  p->setString("keyturn.policy.examples", policyExamples);
   p->setInt("keyturn.requests.lifetime_days", static_cast<int>(requestLifetimeDays));
   std::ostringstream out;
   out << "# keyturn-server configuration, written by `keyturn-server init`.\n"

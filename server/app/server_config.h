@@ -25,6 +25,7 @@ struct ServerConfig {
   std::string issuerKey;            // issuer.key (Ed25519, 0600)
   std::string database;             // keyturn.db
   std::string bundle;               // bundle.json, from the ceremony
+  std::string policyExamples;       // policy-examples/: example requests re-run for proposals
   std::uint32_t requestLifetimeDays = kDefaultRequestLifetimeDays;
 
   // The defaults for a data folder: every file inside `dataDir` (made absolute).

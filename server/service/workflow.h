@@ -39,6 +39,7 @@ struct WorkflowOptions {
   std::int64_t requestLifetime = 30 * 86400;  // the coordinator's cap on `expires`
   std::int64_t issueWindow = 7 * 86400;       // kt.exp - kt.nbf of issued tokens
   std::string bundleDir;                      // where published bundles are written
+  std::string policyExamplesDir;              // example requests re-run for a proposal's report
 };
 
 // Which requests a listing shows.

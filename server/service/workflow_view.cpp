@@ -1,8 +1,10 @@
 // Workflow: what admins see — one request in full, and the listings with tab
 // counts.
 #include <algorithm>
+#include <filesystem>
 
 #include "keyturn/approval_rules.h"
+#include "keyturn/bundle_report.h"
 #include "keyturn/json.h"
 #include "service/workflow.h"
 #include "service/workflow_internal.h"
@@ -50,6 +52,25 @@ std::string summaryJson(const TrustBundle& bundle, const RequestRecord& r,
 }
 
 // Whether `caller` could approve `r` now (the "received" tab).
+// The report approvers read before signing a proposal: the same one `keyturn bundle
+// propose` prints (keyturn/bundle_report.h), with the examples configured on the
+// coordinator (keyturn.policy.examples). Null when it cannot be built; the structured
+// `diff` is still there.
+std::string proposalReport(const TrustBundle& current, const std::string& proposedText,
+                           const std::string& examplesDir) {
+  std::vector<policykit::ExampleRequest> examples;
+  std::string from;
+  if (!examplesDir.empty() && std::filesystem::is_directory(examplesDir)) {
+    if (auto loaded = policykit::loadExamples(examplesDir)) {
+      examples = std::move(loaded).value();
+      from = examplesDir;
+    }
+  }
+  auto report = policykit::bundleChangeReport(current.envelope.serialize(), "the bundle in force",
+                                              proposedText, "the proposal", examples, from);
+  return report ? policykit::reportJson(report.value()) : "null";
+}
+
 bool canApproveNow(const TrustBundle& bundle, const RequestRecord& r,
                    const std::vector<SignatureRecord>& signatures, const std::string& caller) {
   if (r.state != state::kNeedsApproval) return false;
@@ -162,6 +183,9 @@ Result<std::string> Workflow::show(const AcceptedBundle& bundle, const std::stri
         TrustBundle::parse(workflow::envelopeJson(r.payloadB64, l.signatures, {"requester"}));
     members.emplace_back(
         "diff", proposed ? workflow::bundleDiffJson(bundle.bundle, proposed.value()) : "null");
+    members.emplace_back("report", proposalReport(bundle.bundle,
+                                                  workflow::envelopeJson(r.payloadB64, l.signatures, {"requester"}),
+                                                  options_.policyExamplesDir));
   }
   return object(members);
 }

@@ -3,10 +3,12 @@
 // a protected wipe requested with a justification, approved by bob with notes,
 // completed by alice, and a token issued for exactly the targeted devices, each
 // accepted by the agent's own gate for its device and refused for any other.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 
 #include "keyturn/bundle.h"
+#include "keyturn/crypto_util.h"
 #include "keyturn/token_gate.h"
 #include "workflow_fixture.h"
 
@@ -82,6 +84,49 @@ TEST_CASE(
   REQUIRE(bytes);
   CHECK(acceptBundleUpdate(f.tenant.v1().bundle, *bytes, AcceptOptions{kNow, true, {}}));
   CHECK(f.audit("bundle.published", "2").size() == 1);
+}
+
+TEST_CASE(
+    "a proposal carries the report keyturn bundle propose prints, with the coordinator's "
+    "example requests re-run under both bundles",
+    "[workflow][bundle]") {
+  WorkflowFixture f;
+  std::filesystem::create_directories(f.dir / "policy-examples");
+  REQUIRE(writeFileAtomic((f.dir / "policy-examples" / "app.json").string(),
+                          R"({"name": "install htop", "request": {"action": "app.install", "requester": "alice"},)"
+                          R"( "device": {"id": "dev-1", "ownership": "corporate"}})",
+                          0600)
+              .empty());
+  REQUIRE(writeFileAtomic((f.dir / "policy-examples" / "lock.json").string(),
+                          R"({"name": "lock a laptop", "request": {"action": "device.lock", "requester": "alice"},)"
+                          R"( "device": {"id": "dev-1", "ownership": "corporate"}})",
+                          0600)
+              .empty());
+  BundleDraft d = f.tenant.draft(2, policiesV2());
+  d.principals.erase(std::remove_if(d.principals.begin(), d.principals.end(),
+                                    [](const auto& p) { return p.id == "erin"; }),
+                     d.principals.end());
+  auto id = f.workflow->proposeBundle(*f.bundle, "alice", proposal(f, d, "alice"), "Protect app installs");
+  REQUIRE(id);
+  auto view = json::parseObject(f.workflow->show(*f.bundle, "bob", id.value()).value()).value();
+  auto report = view->getObject("report");
+  REQUIRE(report);
+  CHECK(report->getValue<int>("from") == 1);
+  CHECK(report->getValue<int>("to") == 2);
+  CHECK(report->getValue<int>("examples") == 2);
+  auto changed = report->getArray("examples_changed");
+  REQUIRE(changed->size() == 1);  // only the install changes; the lock is decided as before
+  CHECK(changed->getObject(0)->getValue<std::string>("name") == "install htop");
+  CHECK(changed->getObject(0)->getValue<std::string>("before") == "no approvals needed");
+  CHECK_THAT(changed->getObject(0)->getValue<std::string>("after"), Catch::Contains("device-approvers"));
+  auto roster = report->getArray("roster");
+  REQUIRE(roster->size() == 1);
+  CHECK(roster->getElement<std::string>(0) == "principal removed: erin");
+  // The text is what the CLI prints, line for line.
+  std::string text = report->getValue<std::string>("text");
+  CHECK_THAT(text, Catch::Contains("bundle v1 -> v2"));
+  CHECK_THAT(text, Catch::Contains("added apps"));
+  CHECK_THAT(text, Catch::Contains("examples: 2 evaluated from "));
 }
 
 TEST_CASE(

@@ -22,6 +22,7 @@ WorkflowFixture::WorkflowFixture() {
   WorkflowOptions options;
   options.tenant = "contoso";
   options.bundleDir = (dir / "bundles").string();
+  options.policyExamplesDir = (dir / "policy-examples").string();  // absent unless a test writes it
   workflow = std::make_unique<Workflow>(
       *store, tenant.issuer, options, [this] { return now; },
       [this](std::shared_ptr<const AcceptedBundle> next) {
