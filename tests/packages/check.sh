@@ -119,6 +119,9 @@ expect_entry "$tmp/server.list" -rw-r--r-- lib/systemd/system/keyturn-server.ser
 expect_entry "$tmp/server.list" drwxr-x--- etc/keyturn/
 expect_entry "$tmp/server.list" -rw-r--r-- etc/keyturn/server.env
 expect_entry "$tmp/cli.list" -rwxr-xr-x usr/bin/keyturn
+if [ -f "$src/web/index.html" ]; then
+  expect_entry "$tmp/server.list" -rw-r--r-- usr/share/keyturn/web/index.html
+fi
 # The enrollment is written by `keyturn-agent enroll` (it refuses an existing file):
 # never shipped. No state is shipped either: postinst makes the folders.
 grep -q 'etc/keyturn/agent.conf$' "$tmp/agent.list" && fail "agent.conf is shipped; enroll would refuse to run"
@@ -161,7 +164,9 @@ if command -v systemd-analyze >/dev/null; then
 else
   echo "   systemd-analyze not available: units not verified"
 fi
-"$x/usr/bin/keyturn-server" --help >/dev/null || fail "the packaged keyturn-server does not run"
+for b in keyturn-server keyturn-agent keyturn; do
+  "$x/usr/bin/$b" --help >/dev/null 2>&1 || fail "the packaged (stripped) $b does not run"
+done
 
 # --- 6. dpkg into a throwaway root --------------------------------------------------------
 step "dpkg -i / --remove / --purge into a temporary root"
