@@ -7,7 +7,7 @@
 #
 # Nothing touches the real machine: dpkg runs with --root on a temporary folder (under
 # fakeroot when not root) and the maintainer scripts see DPKG_ROOT; every tool they
-# could use to change the system (adduser, deluser, chown, systemctl, ...) is a fake on
+# could use to change the system (useradd, userdel, adduser, systemctl, ...) is a fake on
 # PATH that only records its arguments.
 #
 # usage: check.sh BUILD_DIR SOURCE_DIR
@@ -172,25 +172,43 @@ done
 step "dpkg -i / --remove / --purge into a temporary root"
 fake="$tmp/fakebin"
 calls="$tmp/calls.log"
-users="$tmp/users"
 mkdir -p "$fake"
 : >"$calls"
-: >"$users"
-for t in adduser useradd deluser delgroup chown systemctl deb-systemd-helper deb-systemd-invoke getent; do
+# With DPKG_ROOT set the scripts manage users with useradd/userdel/groupdel --prefix
+# ROOT. These fakes do what the real ones do to ROOT/etc/passwd and ROOT/etc/group (the
+# real ones need root and shadow files), and record their arguments.
+cat >"$fake/useradd" <<FAKE
+#!/bin/sh
+echo "useradd \$*" >>"$calls"
+[ "\$1" = --prefix ] || { echo "fake useradd: not under a --prefix" >&2; exit 1; }
+for a; do name=\$a; done
+mkdir -p "\$2/etc"
+echo "\$name:x:998:997::/var/lib/keyturn-server:/usr/sbin/nologin" >>"\$2/etc/passwd"
+echo "\$name:x:997:" >>"\$2/etc/group"
+FAKE
+for t in userdel groupdel; do
+  file=passwd
+  [ "$t" = groupdel ] && file=group
   cat >"$fake/$t" <<FAKE
 #!/bin/sh
 echo "$t \$*" >>"$calls"
-case "$t" in
-  adduser|useradd) for a; do last=\$a; done; echo "\$last" >>"$users" ;;
-  deluser) for a; do last=\$a; done; grep -vx "\$last" "$users" >"$users.tmp" || true; mv "$users.tmp" "$users" ;;
-  getent) grep -qx "\$2" "$users" && echo "\$2:x:999:999::/nonexistent:/usr/sbin/nologin" && exit 0; exit 2 ;;
-  deb-systemd-helper) case "\$*" in *was-enabled*) exit 1 ;; esac ;;
-esac
+[ "\$1" = --prefix ] || { echo "fake $t: not under a --prefix" >&2; exit 1; }
+grep -v "^\$3:" "\$2/etc/$file" >"\$2/etc/$file.tmp" || true
+mv "\$2/etc/$file.tmp" "\$2/etc/$file"
+FAKE
+done
+# Tools that act on the running system: recorded only (adduser/deluser must not run at
+# all under DPKG_ROOT; the test checks that).
+for t in adduser deluser delgroup systemctl deb-systemd-helper deb-systemd-invoke; do
+  cat >"$fake/$t" <<FAKE
+#!/bin/sh
+echo "$t \$*" >>"$calls"
+case "\$*" in *was-enabled*) exit 1 ;; esac
 exit 0
 FAKE
-  chmod 0755 "$fake/$t"
 done
-for t in adduser useradd deluser chown systemctl deb-systemd-helper deb-systemd-invoke getent; do
+chmod 0755 "$fake"/*
+for t in useradd userdel groupdel adduser deluser delgroup systemctl deb-systemd-helper deb-systemd-invoke; do
   [ "$(PATH="$fake:$PATH" command -v "$t")" = "$fake/$t" ] || die "the fake $t is not first on PATH"
 done
 root="$tmp/root"
@@ -220,13 +238,17 @@ expect_mode 644 "$root/etc/keyturn/server.env"
 expect_mode 700 "$root/var/lib/keyturn"
 expect_mode 700 "$root/var/lib/keyturn-server"
 expect_mode 644 "$root/lib/systemd/system/keyturn-agent.service"
-grep -q '^adduser .*--system .*--group .*--home /var/lib/keyturn-server .*--shell /usr/sbin/nologin .*keyturn$' "$calls" \
-  || fail "postinst did not create the system user keyturn: $(cat "$calls")"
-grep -qxF "chown keyturn:keyturn $root/var/lib/keyturn-server" "$calls" || fail "postinst did not give the data folder to keyturn"
+grep -qxF "useradd --prefix $root --system --user-group --no-create-home --home-dir /var/lib/keyturn-server --shell /usr/sbin/nologin --comment Keyturn coordinator keyturn" "$calls" \
+  || fail "postinst did not create the system user keyturn in the root: $(cat "$calls")"
+grep -q '^keyturn:x:998:997:' "$root/etc/passwd" || fail "no keyturn user in the root's passwd"
+if [ "$(id -u)" -eq 0 ]; then
+  [ "$(stat -c %u:%g "$root/var/lib/keyturn-server")" = 998:997 ] || fail "the data folder is not keyturn's"
+fi
+grep -Eq '^(adduser|deluser|delgroup) ' "$calls" && fail "a maintainer script touched the running system's users under DPKG_ROOT"
 grep -qxF "deb-systemd-helper update-state keyturn-agent.service" "$calls" || fail "the agent unit was not registered"
 grep -qxF "deb-systemd-helper update-state keyturn-server.service" "$calls" || fail "the server unit was not registered"
 grep -E '^(systemctl|deb-systemd-invoke) .*(start|restart)' "$calls" && fail "a maintainer script started a service before it was configured"
-[ "$(grep -c '^adduser ' "$calls")" = 1 ] || fail "adduser called $(grep -c '^adduser ' "$calls") times"
+[ "$(grep -c '^useradd ' "$calls")" = 1 ] || fail "useradd called $(grep -c '^useradd ' "$calls") times"
 
 # The administrator's changes survive a reinstall; so do the enrollment and the data.
 echo 'KEYTURN_SERVER_OPTS="--port 9443"' >"$root/etc/keyturn/server.env"
@@ -239,7 +261,7 @@ grep -q 9443 "$root/etc/keyturn/server.env" || fail "reinstall replaced the modi
 [ -f "$root/etc/keyturn/agent.conf" ] && [ -f "$root/var/lib/keyturn-server/ca.key" ] && [ -f "$root/var/lib/keyturn/device.key" ] \
   || fail "reinstall lost the enrollment or the data"
 expect_mode 700 "$root/var/lib/keyturn-server"
-[ "$(grep -c '^adduser ' "$calls")" = 1 ] || fail "reinstall created the user again"
+[ "$(grep -c '^useradd ' "$calls")" = 1 ] || fail "reinstall created the user again"
 
 # remove: programs go, configuration, state and the user stay.
 run_dpkg --remove keyturn-agent keyturn-server
@@ -247,7 +269,8 @@ run_dpkg --remove keyturn-agent keyturn-server
 [ ! -e "$root/lib/systemd/system/keyturn-server.service" ] || fail "remove left the unit"
 [ -f "$root/etc/keyturn/server.env" ] && [ -f "$root/etc/keyturn/agent.conf" ] || fail "remove deleted configuration"
 [ -f "$root/var/lib/keyturn-server/ca.key" ] && [ -f "$root/var/lib/keyturn/device.key" ] || fail "remove deleted state"
-grep -q '^deluser ' "$calls" && fail "remove deleted the user"
+grep -q '^userdel ' "$calls" && fail "remove deleted the user"
+grep -q '^keyturn:' "$root/etc/passwd" || fail "remove deleted the user"
 [ -x "$root/usr/bin/keyturn" ] || fail "removing the daemons removed the CLI"
 
 # purge: state, enrollment, configuration and the user go.
@@ -255,7 +278,8 @@ run_dpkg --purge keyturn-agent keyturn-server
 [ ! -e "$root/var/lib/keyturn" ] || fail "purge left /var/lib/keyturn"
 [ ! -e "$root/var/lib/keyturn-server" ] || fail "purge left /var/lib/keyturn-server"
 [ ! -e "$root/etc/keyturn" ] || fail "purge left /etc/keyturn: $(ls -A "$root/etc/keyturn")"
-grep -q '^deluser --quiet --system keyturn$' "$calls" || fail "purge did not delete the user keyturn"
+grep -qxF "userdel --prefix $root keyturn" "$calls" || fail "purge did not delete the user keyturn"
+grep -q '^keyturn:' "$root/etc/passwd" "$root/etc/group" && fail "purge left keyturn in the root's passwd or group"
 grep -qxF "deb-systemd-helper purge keyturn-server.service" "$calls" || fail "purge did not forget the server unit's state"
 run_dpkg --purge keyturn
 [ -z "$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Package}\n' 2>/dev/null | grep keyturn || true)" ] \
@@ -265,16 +289,6 @@ run_dpkg --purge keyturn
 step "installers/linux/install.sh into temporary roots"
 install_sh="$src/installers/linux/install.sh"
 : >"$calls"
-# install.sh chowns to the numeric ids of ROOT/etc/passwd: the real chown is safe here.
-rm -f "$fake/chown"
-# useradd --prefix ROOT writes ROOT/etc/passwd, as the real one does.
-cat >"$fake/useradd" <<FAKE
-#!/bin/sh
-echo "useradd \$*" >>"$calls"
-[ "\$1" = --prefix ] || exit 1
-mkdir -p "\$2/etc"
-echo "keyturn:x:998:997::/var/lib/keyturn-server:/usr/sbin/nologin" >>"\$2/etc/passwd"
-FAKE
 r2="$tmp/root2"
 PATH="$fake:$PATH" sh "$install_sh" --tarball "$tarball" --root "$r2" >"$tmp/install.log" 2>&1 \
   || { cat "$tmp/install.log" >&2; fail "install.sh --root"; }
