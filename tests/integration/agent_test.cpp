@@ -11,97 +11,13 @@
 #include <memory>
 #include <thread>
 
-#include "agent_process.h"
+#include "fleet.h"
 #include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
-#include "tenant.h"
 
 using namespace keyturn;
 using namespace keyturn::test;
 namespace fs = std::filesystem;
-
-namespace {
-
-// One agent's files: configuration, state, and the folder its wipe is allowed to erase.
-struct AgentHome {
-  AgentHome(Tenant& t, const std::string& device) : id(device) {
-    base = t.tmp / ("agent-" + device);
-    fs::create_directories(base + "/wipe/sub");
-    std::ofstream(base + "/wipe/secret.txt") << "customer data of " << device;
-    std::ofstream(base + "/wipe/sub/more.txt") << "more data";
-    std::ofstream(base + "/facts.json")
-        << "{\"id\":" << json::quote(device) << ",\"ownership\":\"corporate\",\"groups\":[\"lab\"]}";
-  }
-  std::string config() const { return base + "/agent.conf"; }
-  std::string state() const { return base + "/state"; }
-  bool wiped() const { return !fs::exists(base + "/wipe/secret.txt") && !fs::exists(base + "/wipe/sub/more.txt"); }
-
-  std::string id, base;
-};
-
-std::string enrollmentCode(Tenant& t) {
-  auto code = t.cli("alice", {"device", "enroll-code", "-o", "json"});
-  INFO(code.all());
-  REQUIRE(code.exit == 0);
-  return jsonOf(code)->getValue<std::string>("code");
-}
-
-ProgramRun agentCommand(const std::vector<std::string>& args) {
-  return runProgram(KEYTURN_AGENT_BINARY, args, {});
-}
-
-ProgramRun enroll(Tenant& t, const AgentHome& a, const std::string& expectSha) {
-  return agentCommand({"enroll", "--server", t.url(), "--ca", t.ca, "--code", enrollmentCode(t), "--facts",
-                       a.base + "/facts.json", "--config", a.config(), "--state", a.state(), "--plugins",
-                       KEYTURN_PLUGIN_DIR, "--expect-bundle-sha256", expectSha});
-}
-
-std::string bundleSha(const Tenant& t) { return toHex(sha256(readFile(t.data + "/bundle.json", 1 << 23).value())); }
-
-// The state of `device` in request `id`, as the coordinator shows it to alice.
-std::string targetState(Tenant& t, const std::string& id, const std::string& device) {
-  auto shown = t.cli("alice", {"request", "show", id, "-o", "json"});
-  if (shown.exit != 0) return "";
-  auto targets = jsonOf(shown)->getArray("targets");
-  for (std::size_t i = 0; i < targets->size(); ++i) {
-    auto target = targets->getObject(static_cast<unsigned>(i));
-    if (target->getValue<std::string>("device") == device) return target->getValue<std::string>("state");
-  }
-  return "";
-}
-
-std::string waitForTarget(Tenant& t, const std::string& id, const std::string& device, const std::string& want,
-                          int seconds = 30) {
-  std::string state;
-  for (int i = 0; i < seconds * 4; ++i) {
-    state = targetState(t, id, device);
-    if (state == want) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  return state;
-}
-
-std::string approvedWipe(Tenant& t, const std::string& device, const std::string& why) {
-  std::string id = t.submit("alice", {"device.wipe", "--device", device, "--param", "mode=full",
-                                      "--justification", why});
-  auto approved = t.cli("bob", {"request", "approve", id, "--notes", "Checked with the service desk"});
-  INFO(approved.all());
-  REQUIRE(approved.exit == 0);
-  auto completed = t.cli("alice", {"request", "complete", id});
-  INFO(completed.all());
-  REQUIRE(completed.exit == 0);
-  return id;
-}
-
-std::unique_ptr<AgentProcess> startAgent(const AgentHome& a) {
-  auto p = std::make_unique<AgentProcess>(
-      std::vector<std::string>{"run", "--config", a.config(), "--log-format", "json"});
-  INFO(p->log());
-  REQUIRE(p->waitForLine("\"connected\""));
-  return p;
-}
-
-}  // namespace
 
 TEST_CASE(
     "two enrolled agents: a completed wipe runs on exactly the targeted one and its result reaches "

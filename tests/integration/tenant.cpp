@@ -41,7 +41,23 @@ Poco::JSON::Object::Ptr jsonOf(const ProgramRun& run) {
   return o.value();
 }
 
-Tenant::Tenant() {
+std::string Tenant::roster(const std::string& issuerPub,
+                           const std::map<std::string, std::vector<std::string>>& groups) {
+  std::string principals;
+  for (const auto& [admin, list] : groups) {
+    std::string g;
+    for (const auto& group : list) g += (g.empty() ? "" : ",") + json::quote(group);
+    principals += std::string(principals.empty() ? "" : ",") + "{\"id\":" + json::quote(admin) +
+                  ",\"groups\":[" + g + "],\"keys\":[\"keys/" + admin + ".pub.json\"]}";
+  }
+  return "{\"tenant\":\"contoso\",\"issuers\":[" + json::quote(issuerPub) + "],\"principals\":[" +
+         principals +
+         "],\"update\":{\"group\":\"maa-admins\",\"threshold\":2},"
+         "\"roles\":{\"audit.read\":[\"maa-admins\",\"auditors\"],\"devices.enroll\":[\"device-"
+         "admins\"],\"requests.read_all\":[\"maa-admins\",\"auditors\"]}}";
+}
+
+Tenant::Tenant(const TenantOptions& options) {
   namespace fs = std::filesystem;
   data = tmp / "data";
   requireOk(
@@ -62,23 +78,20 @@ Tenant::Tenant() {
               std::string("key new ") + admin);
     fs::create_directories(home(admin));
   }
-  writeText(tmp / "policies/integration.lua", kPolicy);
-  writeText(
-      tmp / "roster.json",
-      "{\"tenant\":\"contoso\",\"issuers\":[\"" + data +
-          "/issuer.pub.json\"],\"principals\":["
-          "{\"id\":\"alice\",\"groups\":[\"maa-admins\",\"device-admins\"],\"keys\":[\"keys/"
-          "alice.pub.json\"]},"
-          "{\"id\":\"bob\",\"groups\":[\"maa-admins\",\"device-approvers\"],\"keys\":[\"keys/"
-          "bob.pub.json\"]},"
-          "{\"id\":\"carol\",\"groups\":[\"auditors\"],\"keys\":[\"keys/carol.pub.json\"]},"
-          "{\"id\":\"dave\",\"groups\":[\"device-approvers\"],\"keys\":[\"keys/dave.pub.json\"]}],"
-          "\"update\":{\"group\":\"maa-admins\",\"threshold\":2},"
-          "\"roles\":{\"audit.read\":[\"maa-admins\",\"auditors\"],\"devices.enroll\":[\"device-"
-          "admins\"],"
-          "\"requests.read_all\":[\"maa-admins\",\"auditors\"]}}");
+  std::string policies = options.policies;
+  if (policies.empty()) {
+    writeText(tmp / "policies/integration.lua", kPolicy);
+    policies = tmp / "policies";
+  }
+  groups = {{"alice", {"maa-admins", "device-admins"}},
+            {"bob", {"maa-admins", "device-approvers"}},
+            {"carol", {"auditors"}},
+            {"dave", {"device-approvers"}}};
+  for (const auto& [admin, more] : options.extraGroups)
+    groups[admin].insert(groups[admin].end(), more.begin(), more.end());
+  writeText(tmp / "roster.json", roster(data + "/issuer.pub.json", groups));
   std::string bundle = tmp / "bundle-v1.json";
-  requireOk(kit({"bundle", "new", "--roster", tmp / "roster.json", "--policies", tmp / "policies",
+  requireOk(kit({"bundle", "new", "--roster", tmp / "roster.json", "--policies", policies,
                  "--version", "1", "--out", bundle}),
             "bundle new");
   requireOk(kit({"bundle", "sign", "--bundle", bundle, "--key", key("alice")}),

@@ -23,9 +23,16 @@
 
 namespace keyturn::test {
 
+// What a test may change in the tenant: the policy folder of bundle v1 (default: the
+// integration policy above) and groups added to the admins' own.
+struct TenantOptions {
+  std::string policies;
+  std::map<std::string, std::vector<std::string>> extraGroups;
+};
+
 class Tenant {
  public:
-  Tenant();
+  explicit Tenant(const TenantOptions& options = {});
 
   // `keyturn ARGS` as `admin` (their HOME); "" runs with an empty HOME (no profile).
   ProgramRun cli(const std::string& admin, const std::vector<std::string>& args,
@@ -48,11 +55,15 @@ class Tenant {
 
   std::string key(const std::string& admin) const { return tmp / ("keys/" + admin + ".key"); }
   std::string home(const std::string& admin) const { return tmp / ("home-" + admin); }
+  // The roster of bundle v1 (tmp/roster.json) for these admins' groups, as written.
+  static std::string roster(const std::string& issuerPub,
+                            const std::map<std::string, std::vector<std::string>>& groups);
 
   TempDir tmp;
   std::string data;
   std::string ca;
   int port = 0;
+  std::map<std::string, std::vector<std::string>> groups;  // admin -> groups in v1
   std::unique_ptr<ServerProcess> server;
 };
 

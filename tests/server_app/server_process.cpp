@@ -8,12 +8,29 @@
 #include <regex>
 #include <stdexcept>
 
+extern char** environ;
+
 namespace keyturn::test {
 
 ServerProcess::ServerProcess(const std::vector<std::string>& args)
     : ServerProcess(KEYTURN_SERVER_BINARY, args) {}
 
-ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& args) {
+ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& args)
+    : ServerProcess(binary, args, {}) {}
+
+ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env) {
+  // The environment is built before fork: the child only calls async-signal-safe functions.
+  std::vector<std::string> envText;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string kv(*e);
+    if (env.count(kv.substr(0, kv.find('='))) == 0) envText.push_back(kv);
+  }
+  for (const auto& [k, v] : env)
+    if (!v.empty()) envText.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : envText) envp.push_back(e.data());
+  envp.push_back(nullptr);
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> words{binary};
@@ -27,7 +44,7 @@ ServerProcess::ServerProcess(const std::string& binary, const std::vector<std::s
     ::dup2(fds[1], 2);
     ::close(fds[0]);
     ::close(fds[1]);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   ::close(fds[1]);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -20,6 +21,10 @@ class ServerProcess {
   explicit ServerProcess(const std::vector<std::string>& args);
   // Starts `binary` with `args` (other programs' tests: keyturn-agent).
   ServerProcess(const std::string& binary, const std::vector<std::string>& args);
+  // The same with `env` added to (or replacing in) the test's environment; an empty
+  // value removes the variable (e.g. LD_PRELOAD of libfaketime for a clock test).
+  ServerProcess(const std::string& binary, const std::vector<std::string>& args,
+                const std::map<std::string, std::string>& env);
   // Kills the child with SIGKILL if it still runs.
   ~ServerProcess();
 
