@@ -39,6 +39,8 @@ struct WorkflowOptions {
   std::int64_t requestLifetime = 30 * 86400;  // the coordinator's cap on `expires`
   std::int64_t issueWindow = 7 * 86400;       // kt.exp - kt.nbf of issued tokens
   std::string bundleDir;                      // where published bundles are written
+  // Write notification events (service/notifications.h) with each state change.
+  bool notifications = true;
 };
 
 // Which requests a listing shows.
@@ -128,6 +130,10 @@ class Workflow {
   Status completeBundle(const AcceptedBundle& bundle, const std::string& caller, const Loaded& l);
   Status completeDevices(const AcceptedBundle& bundle, const std::string& caller, const Loaded& l,
                          const std::string& protectedB64, const std::string& signatureB64);
+  // The audit event of an approval plus its notification events (approved, and ready
+  // when `done`).
+  OptionalAudit approvalEffects(const Loaded& l, const std::string& caller,
+                                const std::string& notes, bool done, AuditEvent audit) const;
   bool mayView(const AcceptedBundle& bundle, const std::string& caller, const Loaded& l) const;
 
   Store& store_;

@@ -84,6 +84,23 @@ class SqliteStore final : public Store {
   Result<std::vector<AuditEntry>> listAudit(std::int64_t fromSeq, std::int64_t limit) override;
   Status forEachAudit(const std::function<bool(const AuditEntry&)>& visit) override;
 
+  // sqlite_store_outbox.cpp
+  Result<std::int64_t> insertNotifications(const std::vector<NotificationEvent>& events) override;
+  Result<std::vector<NotificationEvent>> eventsToFanOut(std::int64_t limit) override;
+  Status fanOut(const std::string& eventId,
+                const std::vector<NotificationDelivery>& deliveries) override;
+  Result<std::vector<DueDelivery>> dueDeliveries(std::int64_t now, std::int64_t limit) override;
+  Status recordDeliveryAttempt(const NotificationDelivery& outcome,
+                               const OptionalAudit& audit) override;
+  Result<OutboxStatus> outboxStatus(std::int64_t failureLimit) override;
+  Result<std::vector<RequestRecord>> requestsWithoutEvent(const std::string& state,
+                                                          const std::string& eventKind,
+                                                          std::int64_t updatedSince,
+                                                          bool allTargetsFinal,
+                                                          std::int64_t limit) override;
+  // sqlite_store_metrics.cpp
+  Result<StoreMetrics> metrics() override;
+
  private:
   enum class Durability { kFull, kNormal };
 
@@ -100,6 +117,9 @@ class SqliteStore final : public Store {
   // Appends inside the caller's transaction (the chain head is read under its lock).
   AuditEntry appendAuditLocked(const AuditEvent& event, std::int64_t at);
   void appendIf(const OptionalAudit& audit, std::int64_t at);
+  // Inserts events inside the caller's transaction; a known id is skipped. Returns how
+  // many were new.
+  std::int64_t insertNotificationsLocked(const std::vector<NotificationEvent>& events);
   // The request's current state inside a transaction; "not_found" / "state_changed".
   Status expectState(const std::string& id, const std::string& expected);
 
