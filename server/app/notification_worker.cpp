@@ -13,6 +13,7 @@ namespace keyturn::server {
 namespace {
 
 constexpr std::int64_t kBatch = 100;  // events fanned out / deliveries sent per pass
+constexpr std::size_t kOutcomeBatch = 20;  // send outcomes written per transaction
 
 NotificationOptions sweepOptions(const NotificationConfig& c) {
   NotificationOptions o;
@@ -62,7 +63,8 @@ void NotificationWorker::start() {
         log_.warn("notification pass failed",
                   {LogField::str("reason", s.reason()), LogField::str("detail", s.detail())});
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || woken_; });
+      // A full batch means more is waiting: go on at once instead of a second later.
+      if (!busy_) wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || woken_; });
       woken_ = false;
       if (stopping_) return;
     }
@@ -111,6 +113,7 @@ std::int64_t NotificationWorker::releaseTime(const RecipientOptions* o, std::int
 }
 
 Status NotificationWorker::runOnce() {
+  busy_ = false;
   const std::int64_t now = clock_();
   if (now - lastSweep_ >= config_.sweepSeconds) {
     lastSweep_ = now;
@@ -127,7 +130,9 @@ Status NotificationWorker::runOnce() {
 Status NotificationWorker::fanOutPending(std::int64_t now) {
   auto events = store_.eventsToFanOut(kBatch);
   if (!events) return events.status();
+  if (static_cast<std::int64_t>(events->size()) == kBatch) busy_ = true;
   auto bundle = bundle_.current(now);
+  Store::FanOutBatch batch;
   for (const auto& e : events.value()) {
     std::vector<NotificationDelivery> deliveries;
     std::set<std::string> keys;
@@ -149,15 +154,15 @@ Status NotificationWorker::fanOutPending(std::int64_t now) {
         deliveries.push_back(std::move(d));
       }
     }
-    Status s = store_.fanOut(e.id, deliveries);
-    if (!s && s.reason() != "state_changed") return s;
+    batch.emplace_back(e.id, std::move(deliveries));
   }
-  return Status::ok();
+  return store_.fanOut(batch);  // one transaction for the whole batch
 }
 
 Status NotificationWorker::sendDue(std::int64_t now) {
   auto due = store_.dueDeliveries(now, kBatch);
   if (!due) return due.status();
+  if (static_cast<std::int64_t>(due->size()) == kBatch) busy_ = true;
   // A recipient with a digest gets one message per (recipient, channel) for everything
   // due; everyone else one message per delivery.
   std::vector<std::vector<const DueDelivery*>> units;
@@ -175,10 +180,19 @@ Status NotificationWorker::sendDue(std::int64_t now) {
     }
     units.push_back({&d});
   }
+  // Outcomes are written in small batches, one transaction each, so delivery costs the
+  // store few disk syncs and the workflow's writes are not held up; a crash loses at most
+  // the outcomes of one batch (those messages go again with the same idempotency key).
+  std::vector<std::pair<NotificationDelivery, OptionalAudit>> outcomes;
+  auto flush = [&]() -> Status {
+    Status s = store_.recordDeliveryAttempts(outcomes);
+    outcomes.clear();
+    return s;
+  };
   for (const auto& unit : units) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (stopping_) return Status::ok();  // the rest stays pending for the next start
+      if (stopping_) break;  // the rest stays pending for the next start
     }
     const NotificationDelivery& first = unit.front()->delivery;
     auto channel = config_.channels.find(first.channel);
@@ -221,11 +235,12 @@ Status NotificationWorker::sendDue(std::int64_t now) {
                    LogField::str("recipient", next.recipient),
                    LogField::num("attempt", next.attempts), LogField::str("error", next.lastError)});
       }
-      Status s = store_.recordDeliveryAttempt(next, audit);
-      if (!s && s.reason() != "state_changed") return s;
+      outcomes.emplace_back(std::move(next), std::move(audit));
     }
+    if (outcomes.size() >= kOutcomeBatch)
+      if (Status s = flush(); !s) return s;
   }
-  return Status::ok();
+  return flush();
 }
 
 void NotificationWorker::count(const std::string& channel, const std::string& outcome) {

@@ -75,6 +75,7 @@ class NotificationWorker {
   Clock clock_;
   NotificationSweep sweep_;
   std::int64_t lastSweep_ = 0;
+  bool busy_ = false;  // the last pass met a full batch (worker thread only)
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -87,11 +87,12 @@ class SqliteStore final : public Store {
   // sqlite_store_outbox.cpp
   Result<std::int64_t> insertNotifications(const std::vector<NotificationEvent>& events) override;
   Result<std::vector<NotificationEvent>> eventsToFanOut(std::int64_t limit) override;
-  Status fanOut(const std::string& eventId,
-                const std::vector<NotificationDelivery>& deliveries) override;
+  Status fanOut(const FanOutBatch& batch) override;
   Result<std::vector<DueDelivery>> dueDeliveries(std::int64_t now, std::int64_t limit) override;
   Status recordDeliveryAttempt(const NotificationDelivery& outcome,
                                const OptionalAudit& audit) override;
+  Status recordDeliveryAttempts(
+      const std::vector<std::pair<NotificationDelivery, OptionalAudit>>& outcomes) override;
   Result<OutboxStatus> outboxStatus(std::int64_t failureLimit) override;
   Result<std::vector<RequestRecord>> requestsWithoutEvent(const std::string& state,
                                                           const std::string& eventKind,
@@ -120,6 +121,8 @@ class SqliteStore final : public Store {
   // Inserts events inside the caller's transaction; a known id is skipped. Returns how
   // many were new.
   std::int64_t insertNotificationsLocked(const std::vector<NotificationEvent>& events);
+  // One outcome inside the caller's transaction; false when the row is not pending.
+  bool recordDeliveryLocked(const NotificationDelivery& outcome, const OptionalAudit& audit);
   // The request's current state inside a transaction; "not_found" / "state_changed".
   Status expectState(const std::string& id, const std::string& expected);
 

@@ -97,26 +97,27 @@ Result<std::vector<NotificationEvent>> SqliteStore::eventsToFanOut(std::int64_t 
   return out;
 }
 
-Status SqliteStore::fanOut(const std::string& eventId,
-                           const std::vector<NotificationDelivery>& deliveries) {
-  for (const auto& d : deliveries)
-    if (d.eventId != eventId || !isDeliveryState(d.state))
-      return Status::fail(kInvalid, "delivery " + d.idempotencyKey + " does not belong to " +
-                                        eventId + " or has a bad state");
-  return write("fan out notification", Durability::kFull, [&]() -> Status {
-    Statement mark(session_);
-    mark << "UPDATE notification_events SET fanned_out = 1 WHERE id = ? AND fanned_out = 0",
-        bind(eventId);
-    if (mark.execute() == 0)
-      return Status::fail(kStateChanged, "notification " + eventId + " is already fanned out");
-    for (const auto& d : deliveries) {
-      session_ << "INSERT INTO notification_deliveries (idempotency_key, event_id, recipient,"
-                  " channel, state, attempts, next_attempt, last_error, sent_at, updated)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)"
-                  " ON CONFLICT (idempotency_key) DO NOTHING",
-          bind(d.idempotencyKey), bind(d.eventId), bind(d.recipient), bind(d.channel),
-          bind(d.state), bind(Int64(d.attempts)), bind(Int64(d.nextAttempt)), bind(d.lastError),
-          bind(Int64(d.updated)), now;
+Status SqliteStore::fanOut(const FanOutBatch& batch) {
+  for (const auto& [eventId, deliveries] : batch)
+    for (const auto& d : deliveries)
+      if (d.eventId != eventId || !isDeliveryState(d.state))
+        return Status::fail(kInvalid, "delivery " + d.idempotencyKey + " does not belong to " +
+                                          eventId + " or has a bad state");
+  return write("fan out notifications", Durability::kFull, [&]() -> Status {
+    for (const auto& [eventId, deliveries] : batch) {
+      Statement mark(session_);
+      mark << "UPDATE notification_events SET fanned_out = 1 WHERE id = ? AND fanned_out = 0",
+          bind(eventId);
+      if (mark.execute() == 0) continue;  // fanned out already (or unknown)
+      for (const auto& d : deliveries) {
+        session_ << "INSERT INTO notification_deliveries (idempotency_key, event_id, recipient,"
+                    " channel, state, attempts, next_attempt, last_error, sent_at, updated)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)"
+                    " ON CONFLICT (idempotency_key) DO NOTHING",
+            bind(d.idempotencyKey), bind(d.eventId), bind(d.recipient), bind(d.channel),
+            bind(d.state), bind(Int64(d.attempts)), bind(Int64(d.nextAttempt)),
+            bind(d.lastError), bind(Int64(d.updated)), now;
+      }
     }
     return Status::ok();
   });
@@ -142,28 +143,44 @@ Result<std::vector<DueDelivery>> SqliteStore::dueDeliveries(std::int64_t nowSeco
   return out;
 }
 
+bool SqliteStore::recordDeliveryLocked(const NotificationDelivery& d, const OptionalAudit& audit) {
+  Statement st(session_);
+  if (d.sentAt) {
+    st << "UPDATE notification_deliveries SET state = ?, attempts = ?, next_attempt = ?,"
+          " last_error = ?, sent_at = ?, updated = ?"
+          " WHERE idempotency_key = ? AND state = 'pending'",
+        bind(d.state), bind(Int64(d.attempts)), bind(Int64(d.nextAttempt)), bind(d.lastError),
+        bind(Int64(*d.sentAt)), bind(Int64(d.updated)), bind(d.idempotencyKey);
+  } else {
+    st << "UPDATE notification_deliveries SET state = ?, attempts = ?, next_attempt = ?,"
+          " last_error = ?, updated = ? WHERE idempotency_key = ? AND state = 'pending'",
+        bind(d.state), bind(Int64(d.attempts)), bind(Int64(d.nextAttempt)), bind(d.lastError),
+        bind(Int64(d.updated)), bind(d.idempotencyKey);
+  }
+  if (st.execute() == 0) return false;
+  appendIf(audit, d.updated);
+  return true;
+}
+
 Status SqliteStore::recordDeliveryAttempt(const NotificationDelivery& d,
                                           const OptionalAudit& audit) {
   if (!isDeliveryState(d.state))
     return Status::fail(kInvalid, "not a delivery state: " + d.state);
   return write("record delivery attempt", Durability::kFull, [&]() -> Status {
-    Statement st(session_);
-    if (d.sentAt) {
-      st << "UPDATE notification_deliveries SET state = ?, attempts = ?, next_attempt = ?,"
-            " last_error = ?, sent_at = ?, updated = ?"
-            " WHERE idempotency_key = ? AND state = 'pending'",
-          bind(d.state), bind(Int64(d.attempts)), bind(Int64(d.nextAttempt)), bind(d.lastError),
-          bind(Int64(*d.sentAt)), bind(Int64(d.updated)), bind(d.idempotencyKey);
-    } else {
-      st << "UPDATE notification_deliveries SET state = ?, attempts = ?, next_attempt = ?,"
-            " last_error = ?, updated = ? WHERE idempotency_key = ? AND state = 'pending'",
-          bind(d.state), bind(Int64(d.attempts)), bind(Int64(d.nextAttempt)), bind(d.lastError),
-          bind(Int64(d.updated)), bind(d.idempotencyKey);
-    }
-    if (st.execute() == 0)
+    if (!recordDeliveryLocked(d, audit))
       return Status::fail(kStateChanged,
                           "delivery " + d.idempotencyKey + " is unknown or no longer pending");
-    appendIf(audit, d.updated);
+    return Status::ok();
+  });
+}
+
+Status SqliteStore::recordDeliveryAttempts(
+    const std::vector<std::pair<NotificationDelivery, OptionalAudit>>& outcomes) {
+  for (const auto& [d, audit] : outcomes)
+    if (!isDeliveryState(d.state)) return Status::fail(kInvalid, "not a delivery state: " + d.state);
+  if (outcomes.empty()) return Status::ok();
+  return write("record delivery attempts", Durability::kFull, [&]() -> Status {
+    for (const auto& [d, audit] : outcomes) (void)recordDeliveryLocked(d, audit);
     return Status::ok();
   });
 }

@@ -164,10 +164,12 @@ class Store {
   virtual Result<std::int64_t> insertNotifications(const std::vector<NotificationEvent>& events) = 0;
   // Events not yet expanded into deliveries, oldest first.
   virtual Result<std::vector<NotificationEvent>> eventsToFanOut(std::int64_t limit) = 0;
-  // In one transaction: inserts the deliveries (a known idempotency key is skipped) and
-  // marks the event fanned out.
-  virtual Status fanOut(const std::string& eventId,
-                        const std::vector<NotificationDelivery>& deliveries) = 0;
+  // In one transaction, for each (event id, deliveries): marks the event fanned out and
+  // inserts its deliveries (a known idempotency key is skipped). An event already fanned
+  // out is skipped with its deliveries. "invalid_argument" when a delivery names another
+  // event or a bad state (nothing is written).
+  using FanOutBatch = std::vector<std::pair<std::string, std::vector<NotificationDelivery>>>;
+  virtual Status fanOut(const FanOutBatch& batch) = 0;
   // Pending deliveries with next_attempt <= now, oldest first, with their events.
   virtual Result<std::vector<DueDelivery>> dueDeliveries(std::int64_t now, std::int64_t limit) = 0;
   // Records the outcome of an attempt (state, attempts, next_attempt, last_error,
@@ -175,6 +177,10 @@ class Store {
   // the same transaction; "state_changed" if it is no longer pending.
   virtual Status recordDeliveryAttempt(const NotificationDelivery& outcome,
                                        const OptionalAudit& audit) = 0;
+  // Several outcomes in one transaction (one disk sync for a batch of sends); a delivery
+  // that is no longer pending is skipped.
+  virtual Status recordDeliveryAttempts(
+      const std::vector<std::pair<NotificationDelivery, OptionalAudit>>& outcomes) = 0;
   // Counts by state, and the `failureLimit` most recent failed or retrying deliveries.
   virtual Result<OutboxStatus> outboxStatus(std::int64_t failureLimit) = 0;
   // Requests in `state`, updated at or after `updatedSince`, for which no event with id

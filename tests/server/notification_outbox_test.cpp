@@ -63,13 +63,14 @@ TEST_CASE("an event id is written once and a delivery key once", "[outbox]") {
   CHECK(again.value() == 1);
   CHECK(store->eventsToFanOut(10)->size() == 3);
 
-  REQUIRE(store->fanOut("e-1", {delivery("k-1", "e-1"), delivery("k-2", "e-1")}));
-  // Fanning out twice is refused (the worker skips it), and adds nothing.
-  CHECK(store->fanOut("e-1", {delivery("k-3", "e-1")}).reason() == "state_changed");
-  // A delivery that names another event is refused.
-  CHECK(store->fanOut("e-2", {delivery("k-4", "e-1")}).reason() == "invalid_argument");
+  REQUIRE(store->fanOut({{"e-1", {delivery("k-1", "e-1"), delivery("k-2", "e-1")}}}));
+  // Fanning out an event twice adds nothing.
+  REQUIRE(store->fanOut({{"e-1", {delivery("k-3", "e-1")}}}));
+  // A delivery that names another event is refused, and nothing of the batch is written.
+  CHECK(store->fanOut({{"e-3", {delivery("k-5", "e-3")}}, {"e-2", {delivery("k-4", "e-1")}}})
+            .reason() == "invalid_argument");
   // The same key from another event's fan-out is skipped, not duplicated.
-  REQUIRE(store->fanOut("e-2", {delivery("k-1", "e-2")}));
+  REQUIRE(store->fanOut({{"e-2", {delivery("k-1", "e-2")}}}));
   auto due = store->dueDeliveries(1000, 10);
   REQUIRE(due);
   REQUIRE(due->size() == 2);
@@ -82,7 +83,7 @@ TEST_CASE("outcomes are recorded on pending deliveries only and retries wait the
   TempDir dir;
   auto store = openStore(dir);
   REQUIRE(store->insertNotifications({event("e-1")}));
-  REQUIRE(store->fanOut("e-1", {delivery("k-1", "e-1"), delivery("k-2", "e-1")}));
+  REQUIRE(store->fanOut({{"e-1", {delivery("k-1", "e-1"), delivery("k-2", "e-1")}}}));
 
   auto retry = delivery("k-1", "e-1", 1060);
   retry.attempts = 1;
@@ -133,4 +134,14 @@ TEST_CASE("outcomes are recorded on pending deliveries only and retries wait the
   auto bad = sent;
   bad.state = "lost";
   CHECK(store->recordDeliveryAttempt(bad, std::nullopt).reason() == "invalid_argument");
+  // A batch of outcomes skips rows that are no longer pending instead of failing.
+  REQUIRE(store->insertNotifications({event("e-9")}));
+  REQUIRE(store->fanOut({{"e-9", {delivery("k-9", "e-9")}}}));
+  auto nine = delivery("k-9", "e-9");
+  nine.state = delivery_state::kSent;
+  nine.attempts = 1;
+  nine.sentAt = 1100;
+  nine.updated = 1100;
+  REQUIRE(store->recordDeliveryAttempts({{sent, std::nullopt}, {nine, std::nullopt}}));
+  CHECK(store->outboxStatus(10)->sent == 2);
 }
