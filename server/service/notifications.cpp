@@ -121,7 +121,8 @@ Result<std::int64_t> NotificationSweep::run(const AcceptedBundle& bundle, std::i
 }
 
 Result<std::int64_t> NotificationSweep::reminders(const AcceptedBundle& bundle, std::int64_t now) {
-  std::int64_t added = 0;
+  // Every due reminder of this sweep in one write (those already sent are skipped by id).
+  std::vector<NotificationEvent> events;
   for (const char* st : {state::kNeedsApproval, state::kApproved}) {
     RequestFilter f;
     f.state = st;
@@ -129,7 +130,6 @@ Result<std::int64_t> NotificationSweep::reminders(const AcceptedBundle& bundle, 
     auto pending = store_.listRequests(f);
     if (!pending) return pending.error();
     for (const auto& r : pending.value()) {
-      std::vector<NotificationEvent> events;
       for (std::int64_t before : options_.reminders) {
         const std::int64_t at = r.expires - before;
         // Due, not yet expired, and the request existed before the reminder point (a
@@ -154,13 +154,9 @@ Result<std::int64_t> NotificationSweep::reminders(const AcceptedBundle& bundle, 
                                   {"for", json::quote(role)}}),
             now));
       }
-      if (events.empty()) continue;
-      auto n = store_.insertNotifications(events);
-      if (!n) return n;
-      added += n.value();
     }
   }
-  return added;
+  return store_.insertNotifications(events);
 }
 
 Result<std::int64_t> NotificationSweep::expired(std::int64_t now) {
