@@ -150,7 +150,8 @@ Status Workflow::expireIfDue(const RequestRecord& r, std::int64_t now) {
   // The sweep's own transaction: the request and its targets expire, with their
   // audit entries, exactly as the periodic sweep would have done a moment
   // later.
-  if (r.state == state::kNeedsApproval || r.state == state::kApproved) (void)store_.expireDue(now);
+  if (r.state == state::kNeedsApproval || r.state == state::kApproved)
+    (void)store_.expireDue(now, expiryEvents());
   return Status::fail("request_expired",
                       "request " + r.id + " expired at " + std::to_string(r.expires));
 }
@@ -496,8 +497,20 @@ Status Workflow::cancel(const std::string& caller, const std::string& id) {
   return s;
 }
 
+Store::ExpiryEvents Workflow::expiryEvents() const {
+  if (!options_.notifications) return nullptr;
+  // The requester hears of it in the expiry's own transaction (the notification sweep
+  // only catches up on expiries made without this, e.g. by an older build).
+  return [](const RequestRecord& r) {
+    RequestRecord after = r;
+    after.state = state::kExpired;
+    return std::vector<NotificationEvent>{notify::makeEvent(
+        r.id, notify::kExpired, "", {r.requester}, notify::requestFacts(after, {}), r.expires)};
+  };
+}
+
 Result<std::size_t> Workflow::expireDue() {
-  auto expired = store_.expireDue(clock_());
+  auto expired = store_.expireDue(clock_(), expiryEvents());
   if (!expired) return expired.error();
   return expired->size();
 }

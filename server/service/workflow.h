@@ -134,6 +134,8 @@ class Workflow {
   // when `done`).
   OptionalAudit approvalEffects(const Loaded& l, const std::string& caller,
                                 const std::string& notes, bool done, AuditEvent audit) const;
+  // What an expiry writes for the requester (nullptr when notifications are off).
+  Store::ExpiryEvents expiryEvents() const;
   bool mayView(const AcceptedBundle& bundle, const std::string& caller, const Loaded& l) const;
 
   Store& store_;

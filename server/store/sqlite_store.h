@@ -46,7 +46,8 @@ class SqliteStore final : public Store {
   Status completeRequest(const SignatureRecord& completer,
                          const std::vector<std::pair<std::string, std::string>>& tokens,
                          const OptionalAudit& audit) override;
-  Result<std::vector<std::string>> expireDue(std::int64_t now) override;
+  Result<std::vector<std::string>> expireDue(std::int64_t now,
+                                             const ExpiryEvents& notify = nullptr) override;
 
   Result<std::vector<TargetRecord>> queuedTokens(const std::string& deviceId,
                                                  std::int64_t redeliverAtOrBefore) override;
@@ -121,6 +122,9 @@ class SqliteStore final : public Store {
   // Inserts events inside the caller's transaction; a known id is skipped. Returns how
   // many were new.
   std::int64_t insertNotificationsLocked(const std::vector<NotificationEvent>& events);
+  // The events `notify` makes for the requests `ids` (rows read inside the transaction).
+  std::vector<NotificationEvent> expiryEventsLocked(const std::vector<std::string>& ids,
+                                                    const ExpiryEvents& notify);
   // One outcome inside the caller's transaction; false when the row is not pending.
   bool recordDeliveryLocked(const NotificationDelivery& outcome, const OptionalAudit& audit);
   // The request's current state inside a transaction; "not_found" / "state_changed".

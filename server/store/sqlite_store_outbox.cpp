@@ -80,6 +80,20 @@ Result<std::int64_t> SqliteStore::insertNotifications(const std::vector<Notifica
   return added;
 }
 
+std::vector<NotificationEvent> SqliteStore::expiryEventsLocked(const std::vector<std::string>& ids,
+                                                              const ExpiryEvents& notify) {
+  std::vector<NotificationEvent> out;
+  for (const auto& id : ids) {
+    Statement st(session_);
+    st << std::string("SELECT ") + rows::kRequestColumns + " FROM requests WHERE id = ?", bind(id);
+    st.execute();
+    RecordSet rs(st);
+    if (!rs.moveFirst()) continue;
+    for (auto& e : notify(rows::request(rs))) out.push_back(std::move(e));
+  }
+  return out;
+}
+
 Result<std::vector<NotificationEvent>> SqliteStore::eventsToFanOut(std::int64_t limit) {
   std::vector<NotificationEvent> out;
   auto s = read("list notification events", [&]() -> Status {

@@ -88,7 +88,12 @@ class Store {
                                  const OptionalAudit& audit) = 0;
   // Moves every needs_approval/approved request with expires <= now to "expired" and
   // returns their ids (one audit entry "request.expired" each, actor "coordinator").
-  virtual Result<std::vector<std::string>> expireDue(std::int64_t now) = 0;
+  // `notify`, when given, makes the notification events of each expired request (from
+  // its row as it was before expiring); they are written in the same transaction. It
+  // must not call the store.
+  using ExpiryEvents = std::function<std::vector<NotificationEvent>(const RequestRecord&)>;
+  virtual Result<std::vector<std::string>> expireDue(std::int64_t now,
+                                                     const ExpiryEvents& notify = nullptr) = 0;
 
   // --- Delivery to devices ------------------------------------------------------------
   // Targets of completed requests with a token for this device that is either not yet
