@@ -1,4 +1,4 @@
-// bench_coordinator [poll|lifecycle|fanout|all] [--seconds S] [--rounds N] [--devices N]
+// bench_coordinator [poll|lifecycle|fanout|notify|all] [--seconds S] [--rounds N] [--devices N]
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -16,10 +16,10 @@ int main(int argc, char** argv) {
     if (a == "--seconds" && hasValue) options.seconds = std::atof(argv[++i]);
     else if (a == "--rounds" && hasValue) options.rounds = std::atoi(argv[++i]);
     else if (a == "--devices" && hasValue) options.devices = std::atoi(argv[++i]);
-    else if (a == "poll" || a == "lifecycle" || a == "fanout" || a == "all") mode = a;
+    else if (a == "poll" || a == "lifecycle" || a == "fanout" || a == "notify" || a == "all") mode = a;
     else {
       std::fprintf(stderr,
-                   "usage: bench_coordinator [poll|lifecycle|fanout|all] [--seconds S] "
+                   "usage: bench_coordinator [poll|lifecycle|fanout|notify|all] [--seconds S] "
                    "[--rounds N] [--devices N]\n");
       return 64;
     }
@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
     if (mode == "poll" || mode == "all") rc |= runPoll(options);
     if (mode == "lifecycle" || mode == "all") rc |= runLifecycle(options);
     if (mode == "fanout" || mode == "all") rc |= runFanout(options);
+    if (mode == "notify" || mode == "all") rc |= runNotify(options);
     return rc;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_coordinator: %s\n", e.what());

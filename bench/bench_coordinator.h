@@ -4,6 +4,7 @@
 //   lifecycle  submit -> approve -> complete per second, every step durable, through the
 //              service layer and through HTTPS against the real server
 //   fanout     completing one request over 10,000 devices
+//   notify     1,000 submissions in a burst with and without notifications (issue 7)
 // Figures go to docs/performance.md; nothing here asserts a time.
 #pragma once
 
@@ -23,6 +24,7 @@ struct Options {
 int runPoll(const Options& options);
 int runLifecycle(const Options& options);
 int runFanout(const Options& options);
+int runNotify(const Options& options);
 
 using Clock = std::chrono::steady_clock;
 

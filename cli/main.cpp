@@ -25,7 +25,8 @@ constexpr const char* kUsage =
     "  request list [--mine|--received|--all] [--state S]   request show ID\n"
     "  request approve|reject ID --notes TEXT   request complete|cancel ID\n"
     "  bundle propose --bundle NEW.json         a trust bundle change, as a request\n"
-    "  device list|enroll-code|remove           audit list|verify|export\n";
+    "  device list|enroll-code|remove           audit list|verify|export\n"
+    "  notify status                            the notification outbox and failing deliveries\n";
 
 }  // namespace
 
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
   if (command == "login") return keyturn::cli::loginCommand(argc, argv);
   if (command == "device") return keyturn::cli::deviceCommand(argc, argv);
   if (command == "audit") return keyturn::cli::auditCommand(argc, argv);
+  if (command == "notify") return keyturn::cli::notifyCommand(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << kUsage;
     return 0;

@@ -14,5 +14,6 @@ int requestDecide(int argc, char** argv);      // keyturn request approve|reject
 int bundlePropose(int argc, char** argv);      // keyturn bundle propose
 int deviceCommand(int argc, char** argv);      // keyturn device list|enroll-code|remove
 int auditCommand(int argc, char** argv);       // keyturn audit list|verify|export
+int notifyCommand(int argc, char** argv);      // keyturn notify status
 
 }  // namespace keyturn::cli

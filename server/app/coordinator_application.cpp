@@ -7,6 +7,7 @@
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionException.h>
 #include <Poco/Util/OptionSet.h>
+#include <Poco/Util/PropertyFileConfiguration.h>
 #include <signal.h>
 
 #include <ctime>
@@ -16,6 +17,7 @@
 #include "app/audit_routes.h"
 #include "app/device_routes.h"
 #include "app/login_routes.h"
+#include "app/notification_routes.h"
 #include "app/openapi_document.h"
 #include "app/request_routes.h"
 #include "app/system_routes.h"
@@ -117,12 +119,13 @@ Status CoordinatorApplication::build() {
                                    BundleState(bundlePath, tenant), Router{},
                                    std::move(store).value(),
                                    std::make_unique<tls::CertificateAuthority>(std::move(ca).value()),
-                                   DeliveryNotifier{}});
+                                   DeliveryNotifier{}, HttpMetrics{}});
   addSystemRoutes(*context_);
   addLoginRoutes(*context_);
   addDeviceRoutes(*context_);
   addAgentRoutes(*context_);
   addAuditRoutes(*context_);
+  addNotificationRoutes(*context_);
   addOpenApiRoute(*context_);
   if (Status s = addWorkflow(); !s) return s;
   Poco::Net::initializeSSL();
@@ -138,7 +141,13 @@ Status CoordinatorApplication::addWorkflow() {
   auto issuer = Ed25519PrivateKey::load(context_->config.issuerKey);
   if (!issuer) return issuer.status();
   if (Status s = restorePublishedBundles(*context_, std::time(nullptr)); !s) return s;
+  // Notifications (docs/notifications.md): the same properties file, keys keyturn.notify.*.
+  Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> properties(
+      new Poco::Util::PropertyFileConfiguration(configPath(dataDir_)));
+  auto notifyConfig = NotificationConfig::load(*properties, context_->config.hostname);
+  if (!notifyConfig) return notifyConfig.status();
   WorkflowOptions options;
+  options.notifications = notifyConfig->enabled;
   options.tenant = context_->config.tenant;
   options.requestLifetime = static_cast<std::int64_t>(context_->config.requestLifetimeDays) * 86400;
   options.bundleDir = (std::filesystem::absolute(dataDir_) / "bundles").string();
@@ -151,6 +160,23 @@ Status CoordinatorApplication::addWorkflow() {
         return context->bundle.publish(std::move(next));
       });
   addRequestRoutes(*context_, *workflow_);
+  if (notifyConfig->enabled)
+    notifier_ = std::make_unique<NotificationWorker>(
+        *context_->store, context_->bundle, *log_, std::move(notifyConfig).value(),
+        std::make_unique<NetworkSender>(), [] { return static_cast<std::int64_t>(std::time(nullptr)); });
+  auto metricsConfig = MetricsConfig::load(*properties);
+  if (!metricsConfig) return metricsConfig.status();
+  if (!metricsConfig->bind.empty()) {
+    auto metrics = MetricsServer::create(*context_, notifier_.get(), metricsConfig.value());
+    if (!metrics) return metrics.status();
+    metrics_ = std::move(metrics).value();
+  }
+  auto exportConfig = AuditExportConfig::load(*properties, std::filesystem::absolute(dataDir_).string(),
+                                               context_->config.hostname);
+  if (!exportConfig) return exportConfig.status();
+  if (exportConfig->enabled())
+    auditExport_ = std::make_unique<AuditExporter>(*context_->store, *log_,
+                                                   std::move(exportConfig).value());
   sweeper_ = std::make_unique<ExpirySweeper>(*workflow_, std::chrono::seconds(5), [this](const Error& e) {
     log_->warn("expiry sweep failed", {LogField::str("reason", e.reason), LogField::str("detail", e.detail)});
   });
@@ -159,6 +185,9 @@ Status CoordinatorApplication::addWorkflow() {
 
 void CoordinatorApplication::uninitialize() {
   listener_.reset();
+  metrics_.reset();
+  notifier_.reset();
+  auditExport_.reset();
   sweeper_.reset();
   workflow_.reset();
   if (context_) Poco::Net::uninitializeSSL();
@@ -186,12 +215,18 @@ int CoordinatorApplication::main(const std::vector<std::string>& args) {
     return kExitConfig;
   }
   listener_->start();
+  if (notifier_) notifier_->start();
+  if (auditExport_) auditExport_->start();
   const ServerConfig& config = context_->config;
   std::uint64_t version = context_->bundle.version(std::time(nullptr));
   log_->info("listening",
              {LogField::str("tenant", config.tenant), LogField::str("bind", config.bind),
               LogField::num("port", listener_->port()),
               LogField::num("bundle_version", static_cast<std::int64_t>(version))});
+  if (metrics_) {
+    metrics_->start();
+    log_->info("metrics listening", {LogField::num("port", metrics_->port())});
+  }
   if (version == 0) {
     auto why = context_->bundle.current(std::time(nullptr));
     log_->warn("no trust bundle yet: /api/v1 answers 503 until the ceremony is done",
@@ -201,6 +236,9 @@ int CoordinatorApplication::main(const std::vector<std::string>& args) {
   log_->info("stopping");
   context_->deliveries.wakeAll();  // held long polls answer now instead of in 30 s
   listener_->stop();
+  if (metrics_) metrics_->stop();
+  if (notifier_) notifier_->stop();  // the send in flight finishes; the rest stays queued
+  if (auditExport_) auditExport_->stop();  // exports what was written up to here
   log_->info("stopped");
   return EXIT_OK;
 }

@@ -10,8 +10,11 @@
 #include <memory>
 #include <string>
 
+#include "app/audit_export.h"
 #include "app/https_listener.h"
 #include "app/log_sink.h"
+#include "app/metrics_server.h"
+#include "app/notification_worker.h"
 #include "app/server_context.h"
 #include "service/expiry_sweeper.h"
 #include "service/workflow.h"
@@ -51,6 +54,9 @@ class CoordinatorApplication : public Poco::Util::ServerApplication {
   std::unique_ptr<ServerContext> context_;
   std::unique_ptr<Workflow> workflow_;      // the request workflow (server/service)
   std::unique_ptr<ExpirySweeper> sweeper_;  // expires due requests every few seconds
+  std::unique_ptr<NotificationWorker> notifier_;  // delivers the notification outbox
+  std::unique_ptr<MetricsServer> metrics_;        // /metrics on keyturn.metrics.bind
+  std::unique_ptr<AuditExporter> auditExport_;    // audit entries to a file / syslog
   std::unique_ptr<HttpsListener> listener_;
 };
 

@@ -19,8 +19,9 @@ void RequestDispatcher::handleRequest(Poco::Net::HTTPServerRequest& request,
   std::string uri = request.getURI();
   std::string path = uri.substr(0, uri.find_first_of("?#"));
   std::string failure;
+  std::string route;
   try {
-    dispatch(request, response, path);
+    dispatch(request, response, path, route);
   } catch (const HttpError& e) {
     if (!response.sent()) e.send(response);
   } catch (const Poco::Exception& e) {
@@ -39,6 +40,8 @@ void RequestDispatcher::handleRequest(Poco::Net::HTTPServerRequest& request,
   }
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  context_.http.record(request.getMethod(), route, static_cast<int>(response.getStatus()),
+                       ms / 1000.0);
   context_.log.info(
       "request",
       {LogField::str("method", request.getMethod()), LogField::str("path", path),
@@ -47,13 +50,15 @@ void RequestDispatcher::handleRequest(Poco::Net::HTTPServerRequest& request,
 }
 
 void RequestDispatcher::dispatch(Poco::Net::HTTPServerRequest& request,
-                                 Poco::Net::HTTPServerResponse& response, const std::string& path) {
+                                 Poco::Net::HTTPServerResponse& response, const std::string& path,
+                                 std::string& route) {
   if (path.rfind(kApiPrefix, 0) == 0) {
     auto bundle = context_.bundle.current(std::time(nullptr));
     if (!bundle)
       throw HttpError(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, bundle.reason(), bundle.detail());
   }
   Router::Match match = context_.router.find(request.getMethod(), path);
+  route = match.pattern;
   if (match.allowed.empty())
     throw HttpError(HTTPResponse::HTTP_NOT_FOUND, "not_found", "no route for " + path);
   if (match.handler == nullptr) {

@@ -22,8 +22,9 @@ class RequestDispatcher : public Poco::Net::HTTPRequestHandler {
 
  private:
   // Routing and the bundle gate; may throw anything.
+  // `route` receives the matched route's pattern (for metrics).
   void dispatch(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response,
-                const std::string& path);
+                const std::string& path, std::string& route);
   ServerContext& context_;
 };
 

@@ -52,6 +52,8 @@ Router::Match Router::find(const std::string& method, const std::string& path) c
     PathParams params;
     if (!matches(route.segments, segments, &params)) continue;
     match.allowed.push_back(route.method);
+    if (match.pattern.empty())
+      for (const std::string& segment : route.segments) match.pattern += "/" + segment;
     if (route.method == method && match.handler == nullptr) {
       match.handler = &route.handler;
       match.params = std::move(params);

@@ -27,6 +27,7 @@ class Router {
     const RouteHandler* handler = nullptr;  // null: no route for this method
     PathParams params;
     std::vector<std::string> allowed;  // methods the path has; empty: unknown path
+    std::string pattern;               // the matched route's pattern (for metrics)
   };
   // Matches the path (without query string). Read-only, safe from many threads once
   // all routes are added.

@@ -5,6 +5,7 @@
 
 #include "app/bundle_state.h"
 #include "app/delivery_notifier.h"
+#include "app/http_metrics.h"
 #include "app/log_sink.h"
 #include "app/router.h"
 #include "app/server_config.h"
@@ -26,6 +27,8 @@ struct ServerContext {
   std::unique_ptr<tls::CertificateAuthority> ca;
   // Wakes agents' long polls; the workflow calls notifyDevice() after a completion.
   DeliveryNotifier deliveries;
+  // Requests by method, route and status, for /metrics.
+  HttpMetrics http;
 };
 
 }  // namespace keyturn::server

@@ -11,6 +11,7 @@
 #include "keyturn/merkle.h"
 #include "keyturn/request_checks.h"
 #include "keyturn/token.h"
+#include "service/notifications.h"
 #include "service/workflow_internal.h"
 
 namespace keyturn::server {
@@ -149,7 +150,8 @@ Status Workflow::expireIfDue(const RequestRecord& r, std::int64_t now) {
   // The sweep's own transaction: the request and its targets expire, with their
   // audit entries, exactly as the periodic sweep would have done a moment
   // later.
-  if (r.state == state::kNeedsApproval || r.state == state::kApproved) (void)store_.expireDue(now);
+  if (r.state == state::kNeedsApproval || r.state == state::kApproved)
+    (void)store_.expireDue(now, expiryEvents());
   return Status::fail("request_expired",
                       "request " + r.id + " expired at " + std::to_string(r.expires));
 }
@@ -245,10 +247,45 @@ Result<std::string> Workflow::submitChecked(const AcceptedBundle& bundle, const 
                            {"targets", std::to_string(r.targetCount)},
                            {"state", json::quote(r.state)},
                            {"requirements", r.requirementsJson}})};
-  if (Status s = mapStore(store_.insertRequest(r, sorted.value(), sig, audit), "duplicate_request");
+  OptionalAudit effects = audit;
+  if (options_.notifications) {
+    // Approvers hear of it in the same transaction; a request needing nobody is ready.
+    std::vector<std::string> to = needsNone ? std::vector<std::string>{r.requester}
+                                            : notify::approversNow(bundle.bundle, r, {sig});
+    if (!to.empty())
+      effects.notifications.push_back(
+          notify::makeEvent(r.id, needsNone ? notify::kReady : notify::kSubmitted, "", to,
+                            notify::requestFacts(r, sorted.value()), now));
+  }
+  if (Status s =
+          mapStore(store_.insertRequest(r, sorted.value(), sig, effects), "duplicate_request");
       !s)
     return s.error();
   return r.id;
+}
+
+OptionalAudit Workflow::approvalEffects(const Loaded& l, const std::string& caller,
+                                       const std::string& notes, bool done,
+                                       AuditEvent audit) const {
+  OptionalAudit out = std::move(audit);
+  if (!options_.notifications) return out;
+  const RequestRecord& r = l.request;
+  RequestRecord after = r;
+  if (done) after.state = state::kApproved;
+  std::vector<std::string> devices;
+  for (const auto& t : l.targets) devices.push_back(t.deviceId);
+  const std::int64_t now = clock_();
+  // One event per approver ("REQ:request.approved:alice"), so each note reaches the
+  // requester; then "ready to complete" once the last approval needed is in.
+  out.notifications.push_back(notify::makeEvent(
+      r.id, notify::kApproved, caller, {r.requester},
+      notify::requestFacts(after, devices,
+                           {{"by", json::quote(caller)}, {"notes", json::quote(notes)}}),
+      now));
+  if (done)
+    out.notifications.push_back(notify::makeEvent(r.id, notify::kReady, "", {r.requester},
+                                                  notify::requestFacts(after, devices), now));
+  return out;
 }
 
 Status Workflow::approve(const AcceptedBundle& bundle, const std::string& caller,
@@ -304,8 +341,9 @@ Status Workflow::approve(const AcceptedBundle& bundle, const std::string& caller
       caller, "request.approved", id,
       object({{"notes", json::quote(notes)},
               {"state", json::quote(done ? state::kApproved : state::kNeedsApproval)}})};
-  Status s =
-      mapStore(store_.addApproval(rec, state::kNeedsApproval, next, audit), "already_approved");
+  Status s = mapStore(store_.addApproval(rec, state::kNeedsApproval, next,
+                                        approvalEffects(l, caller, notes, done, audit)),
+                      "already_approved");
   if (!s && s.reason() != "storage") return no(s);
   return s;
 }
@@ -338,7 +376,19 @@ Status Workflow::reject(const AcceptedBundle& bundle, const std::string& caller,
       !s)
     return no(s);
   RejectionRecord rec{id, caller, notes, clock_()};
-  AuditEvent audit{caller, "request.rejected", id, object({{"notes", json::quote(notes)}})};
+  OptionalAudit audit =
+      AuditEvent{caller, "request.rejected", id, object({{"notes", json::quote(notes)}})};
+  if (options_.notifications) {
+    RequestRecord after = r;
+    after.state = state::kRejected;
+    std::vector<std::string> devices;
+    for (const auto& t : l.targets) devices.push_back(t.deviceId);
+    audit.notifications.push_back(notify::makeEvent(
+        id, notify::kRejected, "", {r.requester},
+        notify::requestFacts(after, devices,
+                             {{"by", json::quote(caller)}, {"notes", json::quote(notes)}}),
+        rec.at));
+  }
   Status s = mapStore(store_.addRejection(rec, state::kNeedsApproval, audit), "wrong_state");
   if (!s && s.reason() != "storage") return no(s);
   return s;
@@ -447,8 +497,20 @@ Status Workflow::cancel(const std::string& caller, const std::string& id) {
   return s;
 }
 
+Store::ExpiryEvents Workflow::expiryEvents() const {
+  if (!options_.notifications) return nullptr;
+  // The requester hears of it in the expiry's own transaction (the notification sweep
+  // only catches up on expiries made without this, e.g. by an older build).
+  return [](const RequestRecord& r) {
+    RequestRecord after = r;
+    after.state = state::kExpired;
+    return std::vector<NotificationEvent>{notify::makeEvent(
+        r.id, notify::kExpired, "", {r.requester}, notify::requestFacts(after, {}), r.expires)};
+  };
+}
+
 Result<std::size_t> Workflow::expireDue() {
-  auto expired = store_.expireDue(clock_());
+  auto expired = store_.expireDue(clock_(), expiryEvents());
   if (!expired) return expired.error();
   return expired->size();
 }

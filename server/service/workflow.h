@@ -40,6 +40,8 @@ struct WorkflowOptions {
   std::int64_t issueWindow = 7 * 86400;       // kt.exp - kt.nbf of issued tokens
   std::string bundleDir;                      // where published bundles are written
   std::string policyExamplesDir;              // example requests re-run for a proposal's report
+  // Write notification events (service/notifications.h) with each state change.
+  bool notifications = true;
 };
 
 // Which requests a listing shows.
@@ -129,6 +131,12 @@ class Workflow {
   Status completeBundle(const AcceptedBundle& bundle, const std::string& caller, const Loaded& l);
   Status completeDevices(const AcceptedBundle& bundle, const std::string& caller, const Loaded& l,
                          const std::string& protectedB64, const std::string& signatureB64);
+  // The audit event of an approval plus its notification events (approved, and ready
+  // when `done`).
+  OptionalAudit approvalEffects(const Loaded& l, const std::string& caller,
+                                const std::string& notes, bool done, AuditEvent audit) const;
+  // What an expiry writes for the requester (nullptr when notifications are off).
+  Store::ExpiryEvents expiryEvents() const;
   bool mayView(const AcceptedBundle& bundle, const std::string& caller, const Loaded& l) const;
 
   Store& store_;

@@ -9,6 +9,7 @@
 #include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
 #include "service/workflow.h"
+#include "service/notifications.h"
 #include "service/workflow_internal.h"
 
 namespace keyturn::server {
@@ -126,7 +127,15 @@ Result<std::string> Workflow::proposeChecked(const AcceptedBundle& bundle,
   AuditEvent audit{
       caller, "bundle.proposed", r.id,
       object({{"version", versionText}, {"justification", json::quote(justification)}})};
-  Status s = store_.insertRequest(r, {}, sig, audit);
+  OptionalAudit effects = audit;
+  if (options_.notifications) {
+    auto to = notify::groupMembers(current, current.updateGroup, caller);
+    if (!to.empty())
+      effects.notifications.push_back(notify::makeEvent(
+          r.id, notify::kBundleProposed, "", to,
+          notify::requestFacts(r, {}, {{"bundle_version", versionText}}), now));
+  }
+  Status s = store_.insertRequest(r, {}, sig, effects);
   if (!s)
     return s.reason() == "conflict"
                ? R::fail("duplicate_request",
@@ -169,7 +178,8 @@ Status Workflow::approveBundle(const AcceptedBundle& bundle, const std::string& 
       caller, "request.approved", r.id,
       object({{"notes", json::quote(notes)},
               {"state", json::quote(accepted ? state::kApproved : state::kNeedsApproval)}})};
-  Status s = store_.addApproval(added, state::kNeedsApproval, next, audit);
+  Status s = store_.addApproval(added, state::kNeedsApproval, next,
+                                approvalEffects(l, caller, notes, accepted, audit));
   if (!s && s.reason() == "conflict") return no(Status::fail("already_approved", s.detail()));
   if (!s && s.reason() == "state_changed") return no(Status::fail("wrong_state", s.detail()));
   return s;
@@ -204,10 +214,24 @@ Status Workflow::completeBundle(const AcceptedBundle& bundle, const std::string&
                                                    object({{"bundle", std::to_string(version)}})});
       !s)
     return s.reason() == "state_changed" ? Status::fail("wrong_state", s.detail()) : s;
+  OptionalAudit published =
+      AuditEvent{caller, "bundle.published", std::to_string(version),
+                 object({{"sha256", json::quote(sha)}, {"request", json::quote(r.id)}})};
+  if (options_.notifications) {
+    const TrustBundle& nb = accepted->bundle;
+    auto to = notify::groupMembers(nb, nb.updateGroup);
+    if (!to.empty())
+      published.notifications.push_back(notify::makeEvent(
+          "bundle-v" + std::to_string(version), notify::kBundlePublished, "", to,
+          object({{"bundle_version", std::to_string(version)},
+                  {"request", json::quote(r.id)},
+                  {"requester", json::quote(r.requester)},
+                  {"justification", json::quote(r.justification)},
+                  {"expires", std::to_string(nb.expires)}}),
+          now));
+  }
   if (Status s = store_.insertBundle(
-          BundleRecord{static_cast<std::int64_t>(version), sha, file, now},
-          AuditEvent{caller, "bundle.published", std::to_string(version),
-                     object({{"sha256", json::quote(sha)}, {"request", json::quote(r.id)}})});
+          BundleRecord{static_cast<std::int64_t>(version), sha, file, now}, published);
       !s)
     return s;
   return publisher_

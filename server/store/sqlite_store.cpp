@@ -111,6 +111,7 @@ Status SqliteStore::read(const char* what, const std::function<Status()>& body) 
 
 void SqliteStore::appendIf(const OptionalAudit& audit, std::int64_t at) {
   if (audit) appendAuditLocked(*audit, at);
+  if (!audit.notifications.empty()) insertNotificationsLocked(audit.notifications);
 }
 
 Status SqliteStore::expectState(const std::string& id, const std::string& expected) {

@@ -46,7 +46,8 @@ class SqliteStore final : public Store {
   Status completeRequest(const SignatureRecord& completer,
                          const std::vector<std::pair<std::string, std::string>>& tokens,
                          const OptionalAudit& audit) override;
-  Result<std::vector<std::string>> expireDue(std::int64_t now) override;
+  Result<std::vector<std::string>> expireDue(std::int64_t now,
+                                             const ExpiryEvents& notify = nullptr) override;
 
   Result<std::vector<TargetRecord>> queuedTokens(const std::string& deviceId,
                                                  std::int64_t redeliverAtOrBefore) override;
@@ -84,6 +85,24 @@ class SqliteStore final : public Store {
   Result<std::vector<AuditEntry>> listAudit(std::int64_t fromSeq, std::int64_t limit) override;
   Status forEachAudit(const std::function<bool(const AuditEntry&)>& visit) override;
 
+  // sqlite_store_outbox.cpp
+  Result<std::int64_t> insertNotifications(const std::vector<NotificationEvent>& events) override;
+  Result<std::vector<NotificationEvent>> eventsToFanOut(std::int64_t limit) override;
+  Status fanOut(const FanOutBatch& batch) override;
+  Result<std::vector<DueDelivery>> dueDeliveries(std::int64_t now, std::int64_t limit) override;
+  Status recordDeliveryAttempt(const NotificationDelivery& outcome,
+                               const OptionalAudit& audit) override;
+  Status recordDeliveryAttempts(
+      const std::vector<std::pair<NotificationDelivery, OptionalAudit>>& outcomes) override;
+  Result<OutboxStatus> outboxStatus(std::int64_t failureLimit) override;
+  Result<std::vector<RequestRecord>> requestsWithoutEvent(const std::string& state,
+                                                          const std::string& eventKind,
+                                                          std::int64_t updatedSince,
+                                                          bool allTargetsFinal,
+                                                          std::int64_t limit) override;
+  // sqlite_store_metrics.cpp
+  Result<StoreMetrics> metrics() override;
+
  private:
   enum class Durability { kFull, kNormal };
 
@@ -100,6 +119,14 @@ class SqliteStore final : public Store {
   // Appends inside the caller's transaction (the chain head is read under its lock).
   AuditEntry appendAuditLocked(const AuditEvent& event, std::int64_t at);
   void appendIf(const OptionalAudit& audit, std::int64_t at);
+  // Inserts events inside the caller's transaction; a known id is skipped. Returns how
+  // many were new.
+  std::int64_t insertNotificationsLocked(const std::vector<NotificationEvent>& events);
+  // The events `notify` makes for the requests `ids` (rows read inside the transaction).
+  std::vector<NotificationEvent> expiryEventsLocked(const std::vector<std::string>& ids,
+                                                    const ExpiryEvents& notify);
+  // One outcome inside the caller's transaction; false when the row is not pending.
+  bool recordDeliveryLocked(const NotificationDelivery& outcome, const OptionalAudit& audit);
   // The request's current state inside a transaction; "not_found" / "state_changed".
   Status expectState(const std::string& id, const std::string& expected);
 

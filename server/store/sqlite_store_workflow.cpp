@@ -118,7 +118,8 @@ Status SqliteStore::completeRequest(const SignatureRecord& c,
   });
 }
 
-Result<std::vector<std::string>> SqliteStore::expireDue(std::int64_t nowSeconds) {
+Result<std::vector<std::string>> SqliteStore::expireDue(std::int64_t nowSeconds,
+                                                         const ExpiryEvents& notify) {
   std::vector<std::string> expired;
   auto s = write("expire requests", Durability::kFull, [&]() -> Status {
     expired.clear();
@@ -132,6 +133,7 @@ Result<std::vector<std::string>> SqliteStore::expireDue(std::int64_t nowSeconds)
           bind(Int64(nowSeconds)), bind(id), now;
       appendAuditLocked({"coordinator", "request.expired", id, "{}"}, nowSeconds);
     }
+    if (notify) insertNotificationsLocked(expiryEventsLocked(expired, notify));
     return Status::ok();
   });
   if (!s) return s.error();

@@ -18,11 +18,31 @@
 #include <vector>
 
 #include "keyturn/result.h"
+#include "store/metrics_records.h"
+#include "store/notification_records.h"
 #include "store/records.h"
 
 namespace keyturn::server {
 
-using OptionalAudit = std::optional<AuditEvent>;
+// What a change writes beside its own rows, in the same transaction: an audit event
+// (optional) and the notification events announcing the change (issue 7). Constructed
+// implicitly from an AuditEvent or std::nullopt, so callers that only audit write
+// `AuditEvent{...}` as before.
+struct OptionalAudit {
+  OptionalAudit() = default;
+  OptionalAudit(std::nullopt_t) {}
+  OptionalAudit(AuditEvent e) : event(std::move(e)) {}
+  OptionalAudit(std::optional<AuditEvent> e) : event(std::move(e)) {}
+  OptionalAudit(AuditEvent e, std::vector<NotificationEvent> n)
+      : event(std::move(e)), notifications(std::move(n)) {}
+
+  std::optional<AuditEvent> event;
+  std::vector<NotificationEvent> notifications;  // a known event id is skipped
+
+  explicit operator bool() const { return event.has_value(); }
+  const AuditEvent& operator*() const { return *event; }
+  const AuditEvent* operator->() const { return &*event; }
+};
 
 class Store {
  public:
@@ -68,7 +88,12 @@ class Store {
                                  const OptionalAudit& audit) = 0;
   // Moves every needs_approval/approved request with expires <= now to "expired" and
   // returns their ids (one audit entry "request.expired" each, actor "coordinator").
-  virtual Result<std::vector<std::string>> expireDue(std::int64_t now) = 0;
+  // `notify`, when given, makes the notification events of each expired request (from
+  // its row as it was before expiring); they are written in the same transaction. It
+  // must not call the store.
+  using ExpiryEvents = std::function<std::vector<NotificationEvent>(const RequestRecord&)>;
+  virtual Result<std::vector<std::string>> expireDue(std::int64_t now,
+                                                     const ExpiryEvents& notify = nullptr) = 0;
 
   // --- Delivery to devices ------------------------------------------------------------
   // Targets of completed requests with a token for this device that is either not yet
@@ -137,6 +162,44 @@ class Store {
   // Calls `visit` for every entry in seq order, in pages, without loading the whole
   // log; stops early (returning ok) when `visit` returns false.
   virtual Status forEachAudit(const std::function<bool(const AuditEntry&)>& visit) = 0;
+
+  // --- Notification outbox (issue 7) --------------------------------------------------
+  // Writes the events whose id is not stored yet (a known id is skipped, so a sweep may
+  // offer the same event again); returns how many were new. Durable on return.
+  virtual Result<std::int64_t> insertNotifications(const std::vector<NotificationEvent>& events) = 0;
+  // Events not yet expanded into deliveries, oldest first.
+  virtual Result<std::vector<NotificationEvent>> eventsToFanOut(std::int64_t limit) = 0;
+  // In one transaction, for each (event id, deliveries): marks the event fanned out and
+  // inserts its deliveries (a known idempotency key is skipped). An event already fanned
+  // out is skipped with its deliveries. "invalid_argument" when a delivery names another
+  // event or a bad state (nothing is written).
+  using FanOutBatch = std::vector<std::pair<std::string, std::vector<NotificationDelivery>>>;
+  virtual Status fanOut(const FanOutBatch& batch) = 0;
+  // Pending deliveries with next_attempt <= now, oldest first, with their events.
+  virtual Result<std::vector<DueDelivery>> dueDeliveries(std::int64_t now, std::int64_t limit) = 0;
+  // Records the outcome of an attempt (state, attempts, next_attempt, last_error,
+  // sent_at of `outcome`) on a delivery that is still pending, with the audit event in
+  // the same transaction; "state_changed" if it is no longer pending.
+  virtual Status recordDeliveryAttempt(const NotificationDelivery& outcome,
+                                       const OptionalAudit& audit) = 0;
+  // Several outcomes in one transaction (one disk sync for a batch of sends); a delivery
+  // that is no longer pending is skipped.
+  virtual Status recordDeliveryAttempts(
+      const std::vector<std::pair<NotificationDelivery, OptionalAudit>>& outcomes) = 0;
+  // Counts by state, and the `failureLimit` most recent failed or retrying deliveries.
+  virtual Result<OutboxStatus> outboxStatus(std::int64_t failureLimit) = 0;
+  // Requests in `state`, updated at or after `updatedSince`, for which no event with id
+  // "<request id>:<eventKind>" exists; with `allTargetsFinal`, only those with targets, none of
+  // which is still queued or delivered. Oldest first. (The sweep's catch-up query.)
+  virtual Result<std::vector<RequestRecord>> requestsWithoutEvent(const std::string& state,
+                                                                  const std::string& eventKind,
+                                                                  std::int64_t updatedSince,
+                                                                  bool allTargetsFinal,
+                                                                  std::int64_t limit) = 0;
+
+  // --- Metrics (issue 7) ------------------------------------------------------------------
+  // Counts for /metrics, read in one pass.
+  virtual Result<StoreMetrics> metrics() = 0;
 };
 
 }  // namespace keyturn::server

@@ -10,6 +10,7 @@
 #include "api_server.h"
 #include "app/agent_routes.h"
 #include "app/audit_routes.h"
+#include "app/notification_routes.h"
 #include "app/device_routes.h"
 #include "app/login_routes.h"
 #include "app/openapi_document.h"
@@ -63,12 +64,14 @@ std::set<Route> registeredRoutes() {
       server::Router{},
       std::move(store).value(),
       nullptr,
-      server::DeliveryNotifier{}};
+      server::DeliveryNotifier{},
+      server::HttpMetrics{}};
   server::addSystemRoutes(context);
   server::addLoginRoutes(context);
   server::addDeviceRoutes(context);
   server::addAgentRoutes(context);
   server::addAuditRoutes(context);
+  server::addNotificationRoutes(context);
   server::addOpenApiRoute(context);
   server::Workflow workflow(
       *context.store, testKey(7), server::WorkflowOptions{},
