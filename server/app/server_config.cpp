@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "app/web_assets.h"
 #include "keyturn/crypto_util.h"
 
 namespace keyturn::server {
@@ -56,6 +57,10 @@ Result<ServerConfig> ServerConfig::load(const std::string& dataDir) {
       return Result<ServerConfig>::fail("malformed",
                                         path + ": keyturn.requests.lifetime_days must be 1..365");
     c.requestLifetimeDays = static_cast<std::uint32_t>(days);
+    c.webRoot = p->getString("keyturn.web.root", "");
+    if (c.webRoot.empty()) c.webRoot = defaultWebRoot();
+    else if (!std::filesystem::path(c.webRoot).is_absolute())
+      return Result<ServerConfig>::fail("malformed", path + ": keyturn.web.root must be absolute");
     return c;
   } catch (const Poco::Exception& e) {
     return Result<ServerConfig>::fail("malformed", path + ": " + e.displayText());
