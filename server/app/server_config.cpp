@@ -81,6 +81,7 @@ Status ServerConfig::save(const std::string& dataDir) const {
   p->setString("keyturn.database", database);
   p->setString("keyturn.bundle", bundle);
   p->setInt("keyturn.requests.lifetime_days", static_cast<int>(requestLifetimeDays));
+  if (!webRoot.empty()) p->setString("keyturn.web.root", webRoot);
   std::ostringstream out;
   out << "# keyturn-server configuration, written by `keyturn-server init`.\n"
          "# keyturn.tls.certificate/key may point at certificates from your own PKI.\n";

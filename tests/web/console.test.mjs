@@ -93,6 +93,13 @@ const visit = (page, hash) => page.evaluate((h) => {
   else location.hash = h;
 }, hash);
 
+// Opens a request's page and waits until that request is rendered and verified.
+async function openRequest(page, id) {
+  await visit(page, `#/request/${id}`);
+  await page.locator('h1 code').filter({ hasText: id }).waitFor();
+  await page.getByText('Verified here').waitFor();
+}
+
 const shot = (page, name) => page.screenshot({ path: path.join(out, `${name}.png`), fullPage: true });
 
 async function approveRefusal(page) {
@@ -203,6 +210,8 @@ return {
     await p.getByLabel('Key file').setInputFiles(path.join(work, 'keys/bob.key'));
     await p.getByRole('button', { name: 'Import and sign in' }).click();
     await p.getByRole('alert').filter({ hasText: 'unknown_key' }).waitFor();
+    await p.reload(); // the page shows every key kept in this browser: none
+    await p.getByRole('heading', { name: 'Import your key' }).waitFor();
     assert.equal(await p.getByRole('button', { name: /^Sign in as/ }).count(), 0);
     await ctx.close();
   }
@@ -243,6 +252,7 @@ return {
   const previewText = await alice.locator('#preview-requirements').innerText();
   assert.match(previewText, /1 approval\(s\) from device-approvers/);
   assert.match(previewText, /nobody else is in this group/);
+  assert.doesNotMatch(await alice.locator('.preview').innerText(), /null|undefined/);
   await shot(alice, '04-new-request');
   await alice.getByRole('button', { name: 'Sign and submit' }).click();
   await alice.waitForURL(/#\/request\/r-/);
@@ -314,9 +324,9 @@ return {
   assert.equal(health.bundle_version, 2);
 
   log('the first request was made under v1: stale for bob; alice cancels it and asks again');
-  await visit(bob, `#/request/${first}`);
+  await openRequest(bob, first);
   assert.match(await approveRefusal(bob), /bundle_stale/);
-  await visit(alice, `#/request/${first}`);
+  await openRequest(alice, first);
   alice.once('dialog', (d) => d.accept());
   await alice.getByRole('button', { name: 'Cancel request' }).click();
   await alice.locator('.page-head .badge.state-cancelled').waitFor();
@@ -444,10 +454,10 @@ return {
   await visit(alice, `#/requests?view=mine&device=laptop-404`);
   await alice.getByText('You have no requests here').waitFor();
   await visit(alice, `#/requests?view=mine&state=completed`);
-  assert.ok(await alice.locator(`tr[data-id="${wipe}"]`).count() === 1);
+  await alice.locator(`tr[data-id="${wipe}"]`).waitFor();
   assert.equal(await alice.locator(`tr[data-id="${first}"]`).count(), 0);
   await alice.setViewportSize({ width: 390, height: 800 });
-  await visit(alice, `#/request/${wipe}`);
+  await openRequest(alice, wipe);
   await alice.getByText('Verified here').waitFor();
   const overflow = await alice.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(overflow <= 1, `the page scrolls sideways by ${overflow}px on a narrow window`);
@@ -484,7 +494,7 @@ return {
       const sig = await c.signDetached(me.key, c.headers.requester(me.kid, created), payload);
       return (await api('POST', '/api/v1/requests', { token: { payload, signatures: [sig] }, targets: ['laptop-17'] })).id;
     });
-    await visit(alice, `#/request/${soon}`);
+    await openRequest(alice, soon);
     await alice.getByText('Expires soon').waitFor();
     await visit(alice, `#/requests`);
     await alice.locator(`tr[data-id="${soon}"] .warn-text`).waitFor();

@@ -6,7 +6,7 @@ import { api, currentSession } from '../api.js';
 import {
   b64u, b64uJson, headers, hex, merkleRoot, nowSeconds, randomRequestId, sha256, signDetached, utf8,
 } from '../crypto.js';
-import { clear, emptyState, field, h, notice } from '../dom.js';
+import { append, clear, emptyState, field, h, notice } from '../dom.js';
 import { currentBundle } from '../session.js';
 import { ACTIONS, errorNotice, go } from '../ui.js';
 
@@ -126,7 +126,11 @@ export async function render(main) {
     const gen = ++generation;
     const targets = selected();
     const body = preview;
-    const fill = (...nodes) => { if (gen !== generation) return; clear(body); body.append(h('h2', { id: 'preview-h' }, 'Approvals required'), ...nodes); };
+    const fill = (...nodes) => {
+      if (gen !== generation) return;
+      clear(body);
+      append(body, [h('h2', { id: 'preview-h' }, 'Approvals required'), nodes]);
+    };
     if (!targets.length) { fill(emptyState('Choose devices to see what the policies require.')); return; }
     let params;
     try { params = await FORMS[action.value].params(values()); } catch (e) { fill(notice('info', e.message)); return; }

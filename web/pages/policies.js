@@ -70,6 +70,7 @@ async function propose(main) {
     return { id: pr.id, input, el: field(`Groups of ${pr.id}`, input, 'comma separated') };
   });
   const expiresDays = h('input', { name: 'expires_days', value: String(Math.max(1, Math.round((current.expires - nowSeconds()) / 86400))), inputmode: 'numeric', size: '4' });
+  const initialDays = expiresDays.value;
   const justification = h('textarea', { name: 'justification', rows: '3', maxlength: '1024', required: true });
   const review = h('section', { class: 'card', id: 'review', 'aria-live': 'polite' });
   const reviewBtn = h('button', { type: 'button', name: 'review' }, 'Review the change');
@@ -79,9 +80,12 @@ async function propose(main) {
     const next = JSON.parse(JSON.stringify(current));
     next.version = current.version + 1;
     next.issued = nowSeconds();
-    const d = Number(expiresDays.value.trim());
-    if (!Number.isInteger(d) || d < 1 || d > 3650) throw new Error('expires after: 1 to 3650 days');
-    next.expires = next.issued + d * 86400;
+    // The expiry stays the current one unless the field was changed.
+    if (expiresDays.value.trim() !== initialDays) {
+      const d = Number(expiresDays.value.trim());
+      if (!Number.isInteger(d) || d < 1 || d > 3650) throw new Error('expires after: 1 to 3650 days');
+      next.expires = next.issued + d * 86400;
+    }
     next.policies = policyRows.filter((r) => !r.remove.checked).map((r) => ({ name: r.name, source: r.source.value }));
     if (newName.value.trim()) {
       if (!/^[A-Za-z0-9._-]+\.lua$/.test(newName.value.trim())) throw new Error('new policy: the file name must end in .lua');
