@@ -8,10 +8,24 @@
 #include <ctime>
 
 #include "app/http_error.h"
+#include "app/web_assets.h"
 
 namespace keyturn::server {
 
 using Poco::Net::HTTPResponse;
+
+namespace {
+// An error may be answered before the request's body was read (no session, a
+// wrong method): the unread bytes would be taken for the next request on a
+// kept-alive connection, so a connection whose request had a body is closed
+// after an error.
+void closeIfBodyUnread(Poco::Net::HTTPServerRequest& request,
+                       Poco::Net::HTTPServerResponse& response) {
+  bool hasBody = (request.hasContentLength() && request.getContentLength64() > 0) ||
+                 request.getChunkedTransferEncoding();
+  if (hasBody) response.setKeepAlive(false);  // reading it to find out could block
+}
+}  // namespace
 
 void RequestDispatcher::handleRequest(Poco::Net::HTTPServerRequest& request,
                                       Poco::Net::HTTPServerResponse& response) {
@@ -20,10 +34,14 @@ void RequestDispatcher::handleRequest(Poco::Net::HTTPServerRequest& request,
   std::string path = uri.substr(0, uri.find_first_of("?#"));
   std::string failure;
   std::string route;
+  setSecurityHeaders(response);
   try {
     dispatch(request, response, path, route);
   } catch (const HttpError& e) {
-    if (!response.sent()) e.send(response);
+    if (!response.sent()) {
+      closeIfBodyUnread(request, response);
+      e.send(response);
+    }
   } catch (const Poco::Exception& e) {
     failure = e.displayText();
   } catch (const std::exception& e) {
@@ -34,6 +52,7 @@ void RequestDispatcher::handleRequest(Poco::Net::HTTPServerRequest& request,
     context_.log.error("unhandled exception",
                        {LogField::str("method", request.getMethod()), LogField::str("path", path),
                         LogField::str("error", failure)});
+    if (!response.sent()) closeIfBodyUnread(request, response);
     if (!response.sent())
       HttpError::send(response, HTTPResponse::HTTP_INTERNAL_SERVER_ERROR, "internal_error",
                       "the server failed to handle this request; see its log");
@@ -56,6 +75,11 @@ void RequestDispatcher::dispatch(Poco::Net::HTTPServerRequest& request,
     auto bundle = context_.bundle.current(std::time(nullptr));
     if (!bundle)
       throw HttpError(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, bundle.reason(), bundle.detail());
+  }
+  if (isWebPath(path)) {
+    route = "(web console)";
+    serveWebAsset(context_.config.webRoot, request, response, path);
+    return;
   }
   Router::Match match = context_.router.find(request.getMethod(), path);
   route = match.pattern;

@@ -129,9 +129,11 @@ void addRequestRoutes(ServerContext& context, Workflow& workflow) {
                if (std::find(kStates.begin(), kStates.end(), st) == kStates.end())
                  throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "malformed",
                                  "query state is not a request state: " + st);
-               std::string action = queryParam(request, "action").value_or("");
+               Workflow::ListFilter filter{st, queryParam(request, "action").value_or(""),
+                                           queryParam(request, "requester").value_or(""),
+                                           queryParam(request, "device").value_or("")};
                sendJson(response, HTTPResponse::HTTP_OK,
-                        check(workflow.list(*caller.bundle, caller.principal, v, st, action)));
+                        check(workflow.list(*caller.bundle, caller.principal, v, filter)));
              });
 
   router.add("POST", "/api/v1/requests",
@@ -145,6 +147,27 @@ void addRequestRoutes(ServerContext& context, Workflow& workflow) {
                std::string id =
                    check(workflow.submit(*caller.bundle, caller.principal, jws, targets));
                show(response, caller, id, HTTPResponse::HTTP_CREATED);
+             });
+
+  // What a request would need if it were submitted now (nothing is stored or
+  // signed): the web console's live view of the required approvals.
+  router.add("POST", "/api/v1/requests/preview",
+             [&context, &workflow](HTTPServerRequest& request, HTTPServerResponse& response,
+                                   const PathParams&) {
+               Caller caller = authenticateAdmin(context, request);
+               auto body = readJsonObject(request, kSubmitBody, {"action", "params", "targets"});
+               std::string action = requiredString(*body, "action");
+               std::string params = "{}";
+               if (body->has("params")) {
+                 auto o = json::getObject(*body, "params", "body");
+                 if (!o) throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "malformed", o.detail());
+                 params = json::stringify(o.value());
+               }
+               std::vector<std::string> targets;
+               requiredArrayOfStrings(*body, "targets", targets);
+               sendJson(response, HTTPResponse::HTTP_OK,
+                        check(workflow.preview(*caller.bundle, caller.principal, action, params,
+                                               targets)));
              });
 
   // The bundle in force, byte for byte as signed (a proposal's diff and

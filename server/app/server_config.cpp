@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "app/web_assets.h"
 #include "keyturn/crypto_util.h"
 
 namespace keyturn::server {
@@ -58,6 +59,10 @@ Result<ServerConfig> ServerConfig::load(const std::string& dataDir) {
       return Result<ServerConfig>::fail("malformed",
                                         path + ": keyturn.requests.lifetime_days must be 1..365");
     c.requestLifetimeDays = static_cast<std::uint32_t>(days);
+    c.webRoot = p->getString("keyturn.web.root", "");
+    if (c.webRoot.empty()) c.webRoot = defaultWebRoot();
+    else if (!std::filesystem::path(c.webRoot).is_absolute())
+      return Result<ServerConfig>::fail("malformed", path + ": keyturn.web.root must be absolute");
     return c;
   } catch (const Poco::Exception& e) {
     return Result<ServerConfig>::fail("malformed", path + ": " + e.displayText());
@@ -79,6 +84,7 @@ Status ServerConfig::save(const std::string& dataDir) const {
   p->setString("keyturn.bundle", bundle);
   p->setString("keyturn.policy.examples", policyExamples);
   p->setInt("keyturn.requests.lifetime_days", static_cast<int>(requestLifetimeDays));
+  if (!webRoot.empty()) p->setString("keyturn.web.root", webRoot);
   std::ostringstream out;
   out << "# keyturn-server configuration, written by `keyturn-server init`.\n"
          "# keyturn.tls.certificate/key may point at certificates from your own PKI.\n";

@@ -27,6 +27,9 @@ struct ServerConfig {
   std::string bundle;               // bundle.json, from the ceremony
   std::string policyExamples;       // policy-examples/: example requests re-run for proposals
   std::uint32_t requestLifetimeDays = kDefaultRequestLifetimeDays;
+  // The web console's static files (keyturn.web.root); empty in the file means
+  // defaultWebRoot() (app/web_assets.h), filled in by load().
+  std::string webRoot;
 
   // The defaults for a data folder: every file inside `dataDir` (made absolute).
   static ServerConfig defaultsFor(const std::string& dataDir, const std::string& tenant,

@@ -199,16 +199,12 @@ Result<std::string> Workflow::submitChecked(const AcceptedBundle& bundle, const 
   req.created = static_cast<std::int64_t>(p.created);
   req.expires = static_cast<std::int64_t>(p.expires);
   req.now = now;
+  auto decisions = evaluateTargets(bundle, req, sorted.value(), true);
+  if (!decisions) return decisions.error();
   std::vector<std::vector<Requirement>> perDevice;
-  for (const auto& id : sorted.value()) {
-    auto device = store_.getDevice(id);
-    if (!device && device.reason() != "not_found") return device.error();
-    if (!device || device->removedAt)
-      return R::fail("unknown_device", "device \"" + id + "\" is not enrolled");
-    PolicyDecision decision = bundle.engine->evaluate(req, factsOf(device.value()));
-    if (!decision.status)
-      return R::fail(decision.status.reason(), "device " + id + ": " + decision.status.detail());
-    perDevice.push_back(std::move(decision.requirements));
+  for (auto& d : decisions.value()) {
+    if (!d.status) return d.status.error();
+    perDevice.push_back(std::move(d.requirements));
   }
   std::vector<Requirement> requirements = mergeRequirements(perDevice);
   bool needsNone = requirementsMet(bundle.bundle, {}, requirements).isOk();
@@ -286,6 +282,109 @@ OptionalAudit Workflow::approvalEffects(const Loaded& l, const std::string& call
     out.notifications.push_back(notify::makeEvent(r.id, notify::kReady, "", {r.requester},
                                                   notify::requestFacts(after, devices), now));
   return out;
+}
+
+Result<std::vector<Workflow::TargetDecision>> Workflow::evaluateTargets(
+    const AcceptedBundle& bundle, const PolicyRequest& req, const std::vector<std::string>& sorted,
+    bool stopAtFirstRefusal) {
+  std::vector<TargetDecision> out;
+  for (const auto& id : sorted) {
+    TargetDecision d{id, Status::ok(), {}};
+    auto device = store_.getDevice(id);
+    if (!device && device.reason() != "not_found") return device.error();
+    if (!device || device->removedAt) {
+      d.status = Status::fail("unknown_device", "device \"" + id + "\" is not enrolled");
+    } else {
+      PolicyDecision decision = bundle.engine->evaluate(req, factsOf(device.value()));
+      if (decision.status)
+        d.requirements = std::move(decision.requirements);
+      else
+        d.status = Status::fail(decision.status.reason(),
+                                "device " + id + ": " + decision.status.detail());
+    }
+    bool refused = !d.status;
+    out.push_back(std::move(d));
+    if (refused && stopAtFirstRefusal) break;
+  }
+  return out;
+}
+
+Result<std::string> Workflow::preview(const AcceptedBundle& bundle, const std::string& caller,
+                                      const std::string& action, const std::string& paramsJson,
+                                      const std::vector<std::string>& targets) {
+  using R = Result<std::string>;
+  constexpr std::size_t kMaxRefusalsShown = 20;
+  if (action.empty() || action.size() > 64 || action == kBundleUpdateAction ||
+      action.find('.') == std::string::npos ||
+      action.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-.") != std::string::npos ||
+      action.front() == '.' || action.back() == '.' || action.find("..") != std::string::npos)
+    return R::fail("malformed", "action: not a device action name: " + action);
+  auto params = json::parseObject(paramsJson);
+  if (!params) return R::fail("malformed", "params: " + params.detail());
+  if (targets.empty()) return R::fail("malformed", "targets: at least one device is needed");
+  auto sorted = canonicalTargets(targets);
+  if (!sorted) return R::fail("malformed", "targets: " + sorted.detail());
+
+  const std::int64_t now = clock_();
+  PolicyRequest req;
+  req.id = "preview";
+  req.action = action;
+  req.paramsJson = paramsJson;
+  req.requesterId = caller;
+  req.requesterGroups = groupsOf(bundle.bundle, caller);
+  req.justification = "preview";
+  req.targetCount = sorted->size();
+  req.created = now;
+  req.expires = now + options_.requestLifetime;
+  req.now = now;
+  auto decisions = evaluateTargets(bundle, req, sorted.value(), false);
+  if (!decisions) return decisions.error();
+
+  std::vector<std::vector<Requirement>> perDevice;
+  std::string refusals = "[";
+  std::size_t shown = 0;
+  bool unknown = false, error = false, denied = false;
+  for (auto& d : decisions.value()) {
+    if (d.status) {
+      perDevice.push_back(std::move(d.requirements));
+      continue;
+    }
+    unknown = unknown || d.status.reason() == "unknown_device";
+    error = error || d.status.reason() == "policy_error";
+    denied = denied || d.status.reason() == "policy_denied";
+    if (shown++ < kMaxRefusalsShown)
+      refusals += std::string(refusals.size() > 1 ? "," : "") +
+                  object({{"device", json::quote(d.device)},
+                          {"reason", json::quote(d.status.reason())},
+                          {"detail", json::quote(d.status.detail())}});
+  }
+  refusals += "]";
+  std::vector<Requirement> merged = mergeRequirements(perDevice);
+  std::string requirements = "[";
+  for (const auto& r : merged) {
+    std::string eligible = "[";
+    for (const auto& p : bundle.bundle.principals)
+      if (p.id != caller && p.inGroup(r.group))
+        eligible += std::string(eligible.size() > 1 ? "," : "") + json::quote(p.id);
+    eligible += "]";
+    requirements += std::string(requirements.size() > 1 ? "," : "") +
+                    object({{"group", json::quote(r.group)},
+                            {"approvals", std::to_string(r.approvals)},
+                            {"policy", json::quote(r.policy)},
+                            {"eligible", eligible}});
+  }
+  requirements += "]";
+  // The same precedence as submit's first refusal would give, per kind: an
+  // unknown device, then a policy error (fail closed), then a denial.
+  std::string verdict = unknown  ? "unknown_device"
+                        : error  ? "error"
+                        : denied ? "denied"
+                        : requirementsMet(bundle.bundle, {}, merged).isOk() ? "unprotected"
+                                                                            : "requirements";
+  return object({{"verdict", json::quote(verdict)},
+                 {"requirements", requirements},
+                 {"refusals", refusals},
+                 {"devices", std::to_string(sorted->size())}});
 }
 
 Status Workflow::approve(const AcceptedBundle& bundle, const std::string& caller,

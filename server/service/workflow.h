@@ -26,6 +26,7 @@
 
 #include "keyturn/bundle_verifier.h"
 #include "keyturn/ed25519.h"
+#include "keyturn/policy_engine.h"
 #include "keyturn/result.h"
 #include "store/store.h"
 
@@ -39,9 +40,9 @@ struct WorkflowOptions {
   std::int64_t requestLifetime = 30 * 86400;  // the coordinator's cap on `expires`
   std::int64_t issueWindow = 7 * 86400;       // kt.exp - kt.nbf of issued tokens
   std::string bundleDir;                      // where published bundles are written
-  std::string policyExamplesDir;              // example requests re-run for a proposal's report
   // Write notification events (service/notifications.h) with each state change.
   bool notifications = true;
+  std::string policyExamplesDir;              // example requests re-run for a proposal's report
 };
 
 // Which requests a listing shows.
@@ -90,6 +91,21 @@ class Workflow {
   // Moves every request past its `expires` to expired; returns how many.
   Result<std::size_t> expireDue();
 
+  // What a request by `caller` for `action` with `paramsJson` over `targets`
+  // would need if it were submitted now, without storing or signing anything
+  // (the web console's live view of the required approvals). The same
+  // evaluation as submit: the bundle's policies over every target's reported
+  // facts, merged with core's mergeRequirements. JSON text:
+  // {"verdict":"requirements"|"unprotected"|"denied"|"error"|"unknown_device",
+  //  "requirements":[{"group","approvals","policy","eligible":[principals of
+  //  the group other than the caller]}], "refusals":[{"device","reason",
+  //  "detail"}] (at most 20), "devices":N}. Fails with "malformed" for a bad
+  // action name, params that are not a JSON object or an empty or duplicated
+  // target list.
+  Result<std::string> preview(const AcceptedBundle& bundle, const std::string& caller,
+                              const std::string& action, const std::string& paramsJson,
+                              const std::vector<std::string>& targets);
+
   // --- Bundle proposals (maa.bundle.update)
   // -------------------------------------------- `bundleJws`: the next bundle
   // (version = current + 1, same tenant), every signature on it by `caller`.
@@ -110,6 +126,17 @@ class Workflow {
   Result<std::string> list(const AcceptedBundle& bundle, const std::string& caller,
                            RequestView view, const std::string& stateFilter,
                            const std::string& actionFilter);
+  // The same with every filter of the console: empty members do not filter;
+  // `requester` keeps requests by that principal, `device` those that target
+  // that device.
+  struct ListFilter {
+    std::string state;
+    std::string action;
+    std::string requester;
+    std::string device;
+  };
+  Result<std::string> list(const AcceptedBundle& bundle, const std::string& caller,
+                           RequestView view, const ListFilter& filter);
 
   std::int64_t now() const { return clock_(); }
 
@@ -121,6 +148,18 @@ class Workflow {
   Result<std::string> proposeChecked(const AcceptedBundle& bundle, const std::string& caller,
                                      const std::string& bundleJws,
                                      const std::string& justification);
+  // The policies' decision for each device (sorted ids), in order; a device
+  // that is not enrolled or removed is "unknown_device". With
+  // `stopAtFirstRefusal` the list ends at the first device that is not Ok.
+  struct TargetDecision {
+    std::string device;
+    Status status;
+    std::vector<Requirement> requirements;
+  };
+  Result<std::vector<TargetDecision>> evaluateTargets(const AcceptedBundle& bundle,
+                                                      const PolicyRequest& req,
+                                                      const std::vector<std::string>& sorted,
+                                                      bool stopAtFirstRefusal);
   Result<Loaded> load(const std::string& id);
   Status refuse(const std::string& caller, const std::string& id, const std::string& op,
                 const Error& why);

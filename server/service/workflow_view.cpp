@@ -85,6 +85,40 @@ bool canApproveNow(const TrustBundle& bundle, const RequestRecord& r,
          mayApprove(bundle, r.requester, caller, approvers, requirements.value()).isOk();
 }
 
+// Why `caller` may not approve `r` now (null when they may), for the console
+// to show beside a disabled Approve: the same rules approve() applies, in its
+// order (state, bundle in force, then mayApprove / the update group).
+std::string approveRefusalJson(const TrustBundle& bundle, const RequestRecord& r,
+                               const std::vector<SignatureRecord>& signatures,
+                               const std::string& caller) {
+  auto refusal = [](const std::string& reason, const std::string& detail) {
+    return object({{"reason", q(reason)}, {"detail", q(detail)}});
+  };
+  if (r.state == state::kExpired) return refusal("request_expired", "the request has expired");
+  if (r.state != state::kNeedsApproval)
+    return refusal("wrong_state", "the request is " + r.state + ", not needs_approval");
+  if (static_cast<std::uint64_t>(r.bundleVersion) != bundle.version)
+    return refusal("bundle_stale", "the request was made under bundle v" +
+                                       num(r.bundleVersion) + "; v" +
+                                       std::to_string(bundle.version) + " is in force");
+  auto approvers = workflow::approvers(signatures);
+  if (r.action == kBundleUpdateAction) {
+    if (caller == r.requester)
+      return refusal("self_approval", "the requester cannot approve their own proposal");
+    if (std::find(approvers.begin(), approvers.end(), caller) != approvers.end())
+      return refusal("already_approved", "you already approved this proposal");
+    const BundlePrincipal* p = bundle.principalById(caller);
+    if (!p || !p->inGroup(bundle.updateGroup))
+      return refusal("not_an_approver", "bundle changes are approved by members of " +
+                                            bundle.updateGroup);
+    return "null";
+  }
+  auto requirements = workflow::parseRequirements(r.requirementsJson);
+  if (!requirements) return refusal("storage", requirements.detail());
+  Status s = mayApprove(bundle, r.requester, caller, approvers, requirements.value());
+  return s ? "null" : refusal(s.reason(), s.detail());
+}
+
 }  // namespace
 
 bool Workflow::mayView(const AcceptedBundle& bundle, const std::string& caller,
@@ -169,6 +203,7 @@ Result<std::string> Workflow::show(const AcceptedBundle& bundle, const std::stri
       {"rejections", rejections},
       {"timeline", timeline},
       {"can_approve", canApproveNow(bundle.bundle, r, l.signatures, caller) ? "true" : "false"},
+      {"approve_refusal", approveRefusalJson(bundle.bundle, r, l.signatures, caller)},
       {"payload", q(r.payloadB64)},
       {"jws",
        workflow::envelopeJson(r.payloadB64, l.signatures,
@@ -193,7 +228,14 @@ Result<std::string> Workflow::show(const AcceptedBundle& bundle, const std::stri
 Result<std::string> Workflow::list(const AcceptedBundle& bundle, const std::string& caller,
                                    RequestView view, const std::string& stateFilter,
                                    const std::string& actionFilter) {
+  return list(bundle, caller, view, ListFilter{stateFilter, actionFilter, "", ""});
+}
+
+Result<std::string> Workflow::list(const AcceptedBundle& bundle, const std::string& caller,
+                                   RequestView view, const ListFilter& filter) {
   using R = Result<std::string>;
+  const std::string& stateFilter = filter.state;
+  const std::string& actionFilter = filter.action;
   const bool readAll = bundle.bundle.hasRole(caller, "requests.read_all");
   if (view == RequestView::kAll && !readAll)
     return R::fail("forbidden", caller + " has no role granting requests.read_all");
@@ -224,6 +266,32 @@ Result<std::string> Workflow::list(const AcceptedBundle& bundle, const std::stri
     auto a = fetch(std::nullopt, opt(stateFilter));
     if (!a) return a.error();
     all = std::move(a).value();
+  }
+  // Requester and device filters narrow every tab alike (the console's
+  // filters); a device filter reads each remaining request's targets.
+  Status failed = Status::ok();
+  auto drop = [&](const RequestRecord& r) {
+    if (!filter.requester.empty() && r.requester != filter.requester) return true;
+    if (filter.device.empty()) return false;
+    auto targets = store_.targets(r.id);
+    if (!targets) {
+      failed = targets.status();
+      return true;
+    }
+    for (const auto& t : targets.value())
+      if (t.deviceId == filter.device) return false;
+    return true;
+  };
+  if (!filter.requester.empty() || !filter.device.empty()) {
+    auto narrow = [&](std::vector<RequestRecord>& v) {
+      v.erase(std::remove_if(v.begin(), v.end(), drop), v.end());
+    };
+    narrow(mine.value());
+    if (all) narrow(*all);
+    received.erase(std::remove_if(received.begin(), received.end(),
+                                  [&](const auto& p) { return drop(p.first); }),
+                   received.end());
+    if (!failed) return failed.error();
   }
   std::string items = "[";
   auto add = [&](const RequestRecord& r, const std::vector<SignatureRecord>* known) -> Status {

@@ -40,6 +40,7 @@ HttpReply HttpsClient::send(const std::string& method, const std::string& path,
   reply.contentType = response.getContentType();
   reply.allow = response.get("Allow", "");
   reply.etag = response.get("ETag", "");
+  for (const auto& [name, value] : response) reply.headers[name] = value;
   std::ostringstream text;
   Poco::StreamCopier::copyStream(in, text);
   reply.body = text.str();

@@ -16,6 +16,7 @@ struct HttpReply {
   std::string allow;
   std::string etag;
   std::string body;
+  std::map<std::string, std::string> headers;  // every response header, by name as sent
 };
 
 using Headers = std::map<std::string, std::string>;

@@ -155,7 +155,7 @@ TEST_CASE("a request made close to its expiry gets no early reminder", "[notify]
   // Lifetime 3 days: the 7-day reminder point is before the request existed.
   auto jws = f.requestJws(spec);
   Workflow shortLived(*f.store, f.tenant.issuer, WorkflowOptions{"contoso", 3 * 86400, 7 * 86400,
-                                                                  (f.dir / "b").string(), true},
+                                                                  (f.dir / "b").string(), true, ""},
                       [&f] { return f.now; }, nullptr);
   REQUIRE(shortLived.submit(*f.bundle, "alice", jws, {"dev-1"}));
   NotificationSweep sweep(*f.store, NotificationOptions{});
@@ -242,7 +242,7 @@ TEST_CASE("the sweep catches up on an expiry made without its event", "[notify]"
 TEST_CASE("with notifications off the workflow writes no events", "[notify]") {
   WorkflowFixture f;
   f.enroll("dev-1");
-  WorkflowOptions o{"contoso", 30 * 86400, 7 * 86400, (f.dir / "b").string(), false};
+  WorkflowOptions o{"contoso", 30 * 86400, 7 * 86400, (f.dir / "b").string(), false, ""};
   Workflow quiet(*f.store, f.tenant.issuer, o, [&f] { return f.now; }, nullptr);
   keyturn::test::TokenSpec spec;
   spec.id = "r-quiet";
