@@ -72,11 +72,8 @@ int bundlePropose(int argc, char** argv) {
   auto newText = readFile(newPath.value(), kMaxBundleBytes);
   if (!newText) return out.fail(Error{"io", "cannot read " + newPath.value() + ": " + std::strerror(errno)});
   texts[1] = std::move(*newText);
-  std::string examplesDir = p->args.get("examples").value_or("policies/examples");
-  auto examples = policykit::loadExamples(examplesDir);
-  auto report = policykit::bundleChangeReport(
-      texts[0], origins[0], texts[1], origins[1],
-      examples ? examples.value() : std::vector<policykit::ExampleRequest>{}, examples ? examplesDir : "");
+  auto report = policykit::bundleChangeReport(texts[0], origins[0], texts[1], origins[1],
+                                              p->args.get("examples").value_or("policies/examples"));
   if (!report) return out.fail(report.error());
   const std::string text = policykit::reportText(report.value());
   const std::string reportJson = policykit::reportJson(report.value());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <filesystem>
 #include <set>
 #include <sstream>
 
@@ -83,8 +84,7 @@ std::vector<std::string> rosterChanges(const TrustBundle& a, const TrustBundle& 
 
 Result<BundleChangeReport> bundleChangeReport(std::string_view currentText, const std::string& currentOrigin,
                                               std::string_view proposedText, const std::string& proposedOrigin,
-                                              const std::vector<ExampleRequest>& examples,
-                                              const std::string& examplesFrom) {
+                                              const std::string& examplesDir) {
   using R = Result<BundleChangeReport>;
   auto cur = TrustBundle::parse(currentText);
   if (!cur) return R::fail(cur.reason(), currentOrigin + ": " + cur.detail());
@@ -100,8 +100,16 @@ Result<BundleChangeReport> bundleChangeReport(std::string_view currentText, cons
   r.tenant = next.value().tenant;
   r.sha256 = toHex(next.value().fileSha256);
   r.roster = rosterChanges(cur.value(), next.value());
+  std::vector<ExampleRequest> examples;
+  if (!examplesDir.empty() && std::filesystem::is_directory(examplesDir)) {
+    if (auto loaded = loadExamples(examplesDir)) {
+      examples = std::move(loaded).value();
+      r.examplesFrom = examplesDir;
+    } else {
+      r.examplesError = loaded.detail();
+    }
+  }
   r.policies = diffPolicySets(oldSet.value(), newSet.value(), examples);
-  r.examplesFrom = examplesFrom;
   return r;
 }
 
@@ -117,6 +125,7 @@ std::string reportText(const BundleChangeReport& r) {
     s << "  " << c.change << " " << c.name << " (" << (c.newFile.empty() ? c.oldFile : c.newFile) << ")\n";
   if (!d.oldLoadError.empty()) s << "  the bundle in force does not load: " << d.oldLoadError << "\n";
   if (!d.newLoadError.empty()) s << "  NEW does not load: " << d.newLoadError << "\n";
+  if (!r.examplesError.empty()) s << "examples: NOT LOADED: " << r.examplesError << "\n";
   s << "examples: " << d.examples << " evaluated"
     << (r.examplesFrom.empty() ? std::string(" (none found)") : " from " + r.examplesFrom) << ", "
     << d.changed.size() << " change\n";
@@ -134,6 +143,7 @@ std::string reportJson(const BundleChangeReport& r) {
       << ",\"change\":" << json::quote(d.policies[i].change) << "}";
   j << "],\"old_load_error\":" << json::quote(d.oldLoadError) << ",\"new_load_error\":" << json::quote(d.newLoadError)
     << ",\"examples\":" << d.examples << ",\"examples_from\":" << json::quote(r.examplesFrom)
+    << ",\"examples_error\":" << json::quote(r.examplesError)
     << ",\"examples_changed\":[";
   for (std::size_t i = 0; i < d.changed.size(); ++i)
     j << (i ? "," : "") << "{\"name\":" << json::quote(d.changed[i].name)

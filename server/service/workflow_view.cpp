@@ -1,7 +1,6 @@
 // Workflow: what admins see — one request in full, and the listings with tab
 // counts.
 #include <algorithm>
-#include <filesystem>
 
 #include "keyturn/approval_rules.h"
 #include "keyturn/bundle_report.h"
@@ -58,16 +57,8 @@ std::string summaryJson(const TrustBundle& bundle, const RequestRecord& r,
 // `diff` is still there.
 std::string proposalReport(const TrustBundle& current, const std::string& proposedText,
                            const std::string& examplesDir) {
-  std::vector<policykit::ExampleRequest> examples;
-  std::string from;
-  if (!examplesDir.empty() && std::filesystem::is_directory(examplesDir)) {
-    if (auto loaded = policykit::loadExamples(examplesDir)) {
-      examples = std::move(loaded).value();
-      from = examplesDir;
-    }
-  }
   auto report = policykit::bundleChangeReport(current.envelope.serialize(), "the bundle in force",
-                                              proposedText, "the proposal", examples, from);
+                                              proposedText, "the proposal", examplesDir);
   return report ? policykit::reportJson(report.value()) : "null";
 }
 

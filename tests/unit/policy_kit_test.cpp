@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "fixtures.h"
+#include "keyturn/bundle_report.h"
+#include "keyturn/json.h"
 #include "keyturn/policy_diff.h"
 #include "keyturn/policy_lint.h"
 #include "keyturn/policy_simulation.h"
@@ -388,4 +391,71 @@ TEST_CASE("devices with equal facts are evaluated once only when no policy can s
   REQUIRE(r.isOk());
   CHECK(r->evaluations == 30);
   CHECK(r->denied == 1);
+}
+
+// The proposal report (keyturn/bundle_report.h): roster lines, policy diff and example
+// re-runs, as text and as JSON, from two bundles' bytes.
+TEST_CASE("bundle report: a bundle change report lists roster changes, changed policies and changed examples") {
+  keyturn::test::Tenant t;
+  BundleDraft next = t.draft(2);
+  next.principals.erase(std::remove_if(next.principals.begin(), next.principals.end(),
+                                       [](const auto& p) { return p.id == "erin"; }),
+                        next.principals.end());
+  next.threshold = 3;
+  next.policies.push_back({"apps.lua",
+                           "return { name = 'apps', actions = { 'app.install' },\n"
+                           "  evaluate = function(req, device) return { approvals = 1, group = 'device-approvers' } end }\n"});
+  std::string cur = t.sign(t.draft(1), {"alice", "bob"});
+  std::string prop = t.sign(next, {"alice"});
+  KitDir examples;
+  examples.write("app.json",
+                 R"({"name":"install htop","request":{"action":"app.install","requester":"alice"},)"
+                 R"("device":{"id":"d1"}})");
+  auto r = bundleChangeReport(cur, "v1", prop, "v2", examples.str());
+  REQUIRE(r);
+  CHECK(r.value().fromVersion == 1);
+  CHECK(r.value().toVersion == 2);
+  const auto& roster = r.value().roster;
+  CHECK(std::find(roster.begin(), roster.end(), "principal removed: erin") != roster.end());
+  CHECK(std::find_if(roster.begin(), roster.end(),
+                     [](const std::string& l) { return l.rfind("update rule: 2 of", 0) == 0; }) != roster.end());
+  REQUIRE(r.value().policies.changed.size() == 1);
+
+  std::string text = policykit::reportText(r.value());
+  CHECK_THAT(text, Catch::Contains("bundle v1 -> v2"));
+  CHECK_THAT(text, Catch::Contains("added apps (apps.lua)"));
+  CHECK_THAT(text, Catch::Contains("examples: 1 evaluated from " + examples.str() + ", 1 change"));
+  CHECK_THAT(text, Catch::Contains("before: no approvals needed"));
+
+  auto parsed = json::parseObject(policykit::reportJson(r.value()));
+  REQUIRE(parsed);
+  CHECK(parsed.value()->getValue<std::string>("text") == text);
+  CHECK(parsed.value()->getArray("examples_changed")->size() == 1);
+}
+
+TEST_CASE("bundle report: a bundle change report names the side that does not parse") {
+  keyturn::test::Tenant t;
+  std::string cur = t.sign(t.draft(1), {"alice", "bob"});
+  auto r = bundleChangeReport(cur, "v1", "{not json", "proposal.json", "");
+  REQUIRE_FALSE(r);
+  CHECK(r.reason() == "malformed");
+  CHECK_THAT(r.detail(), Catch::StartsWith("proposal.json: "));
+}
+
+TEST_CASE("bundle report: a bundle change report shows an examples folder that does not load instead of hiding it") {
+  keyturn::test::Tenant t;
+  std::string cur = t.sign(t.draft(1), {"alice", "bob"});
+  std::string prop = t.sign(t.draft(2), {"alice"});
+  KitDir examples;
+  examples.write("broken.json", "{\"name\": ");
+  auto r = bundleChangeReport(cur, "v1", prop, "v2", examples.str());
+  REQUIRE(r);
+  CHECK_THAT(r.value().examplesError, Catch::Contains("broken.json"));
+  CHECK(r.value().examplesFrom.empty());
+  CHECK_THAT(policykit::reportText(r.value()), Catch::Contains("examples: NOT LOADED: "));
+  // A folder that does not exist is simply "none found".
+  auto none = bundleChangeReport(cur, "v1", prop, "v2", examples.str() + "/missing");
+  REQUIRE(none);
+  CHECK(none.value().examplesError.empty());
+  CHECK_THAT(policykit::reportText(none.value()), Catch::Contains("(none found)"));
 }

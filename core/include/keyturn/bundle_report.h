@@ -25,19 +25,21 @@ struct BundleChangeReport {
   std::string sha256;  // hex, of the proposed bundle's bytes as given
   std::vector<std::string> roster;
   DiffReport policies;
-  std::string examplesFrom;  // the folder the examples came from; empty = none found
+  std::string examplesFrom;   // the folder the examples came from; empty = none found
+  std::string examplesError;  // the folder exists but an example does not load: shown, never hidden
 };
 
 // Both texts are bundles (JWS JSON); signatures are not checked — this explains a
 // change, it never trusts one. Fails "malformed" naming the origin of a bad bundle.
+// Examples are read from `examplesDir` (loadExamples): an empty or missing folder means
+// none; a folder whose examples do not load is reported in `examplesError`.
 Result<BundleChangeReport> bundleChangeReport(std::string_view currentText, const std::string& currentOrigin,
                                               std::string_view proposedText, const std::string& proposedOrigin,
-                                              const std::vector<ExampleRequest>& examples,
-                                              const std::string& examplesFrom);
+                                              const std::string& examplesDir);
 
 // The report as lines for a terminal (what `keyturn bundle propose` prints) and as one
 // JSON object: {"from","to","tenant","sha256","roster":[..],"policies":[{"name","change"}],
-// "old_load_error","new_load_error","examples","examples_from","examples_changed":
+// "old_load_error","new_load_error","examples","examples_from","examples_error","examples_changed":
 // [{"name","file","before","after"}],"text"}.
 std::string reportText(const BundleChangeReport& r);
 std::string reportJson(const BundleChangeReport& r);
