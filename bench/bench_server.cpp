@@ -18,6 +18,32 @@
 
 namespace keyturn::bench {
 
+void insertCorporateDevice(server::Store& store, const std::string& id, std::int64_t at) {
+  server::DeviceRecord rec{id, "fp-" + id,
+                           "{\"id\":" + json::quote(id) + ",\"ownership\":\"corporate\",\"platform\":\"linux\"}",
+                           at, std::nullopt, std::nullopt};
+  require(bool(store.insertDevice(rec, std::nullopt)), "inserting device " + id);
+}
+
+namespace {
+std::unique_ptr<server::SqliteStore> openStore(const std::string& path) {
+  auto opened = server::SqliteStore::open(path);
+  require(bool(opened), "opening the store ", opened ? "" : opened.detail());
+  return std::move(opened).value();
+}
+}  // namespace
+
+ServiceBench::ServiceBench(const keyturn::test::Tenant& tenant, bool notifications)
+    : store(openStore(tmp / "keyturn.db")), bundle(tenant.v1()) {
+  server::WorkflowOptions wo;
+  wo.tenant = "contoso";
+  wo.bundleDir = tmp / "bundles";
+  wo.notifications = notifications;
+  workflow = std::make_unique<server::Workflow>(
+      *store, tenant.issuer, wo, [] { return keyturn::test::kNow; },
+      [](std::shared_ptr<const AcceptedBundle>) { return Status::ok(); });
+}
+
 void require(bool ok, const std::string& what, const std::string& detail) {
   if (!ok) throw std::runtime_error(what + (detail.empty() ? "" : ": " + detail));
 }
@@ -86,11 +112,7 @@ BenchServer::BenchServer(const std::vector<std::string>& deviceIds) {
               "inserting a session");
     }
     for (const auto& id : deviceIds) {
-      server::DeviceRecord rec{id, "fp-" + id,
-                               "{\"id\":" + json::quote(id) +
-                                   ",\"ownership\":\"corporate\",\"platform\":\"linux\"}",
-                               at, std::nullopt, std::nullopt};
-      require(bool(store.value()->insertDevice(rec, std::nullopt)), "inserting device " + id);
+      insertCorporateDevice(*store.value(), id, at);
     }
   }
   process = std::make_unique<keyturn::test::ServerProcess>(

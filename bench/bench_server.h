@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "app/server_config.h"
+#include "service/workflow.h"
+#include "store/sqlite_store.h"
 #include "fixtures.h"
 #include "server_process.h"
 #include "temp_dir.h"
@@ -76,6 +78,19 @@ class BenchServer {
   std::unique_ptr<keyturn::test::ServerProcess> process;
   int port = 0;
 };
+
+// A Workflow over a fresh durable SqliteStore in a temporary folder, as the service-layer
+// benchmarks (lifecycle, fanout, notify) measure it; publishing a bundle is a no-op.
+struct ServiceBench {
+  explicit ServiceBench(const keyturn::test::Tenant& tenant, bool notifications = true);
+  keyturn::test::TempDir tmp;
+  std::unique_ptr<server::SqliteStore> store;
+  const AcceptedBundle bundle;
+  std::unique_ptr<server::Workflow> workflow;
+};
+
+// Inserts `id` as an enrolled corporate linux device, enrolled at `at`.
+void insertCorporateDevice(server::Store& store, const std::string& id, std::int64_t at);
 
 // Throws std::runtime_error(what + detail) unless `ok`.
 void require(bool ok, const std::string& what, const std::string& detail = "");

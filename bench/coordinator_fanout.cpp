@@ -52,28 +52,17 @@ int runFanout(const Options& options) {
   const auto n = static_cast<std::size_t>(options.devices);
   std::printf("== fanout: one request over %zu devices (service layer, durable)\n", n);
   keyturn::test::Tenant tenant;
-  keyturn::test::TempDir tmp;
-  auto opened = server::SqliteStore::open(tmp / "keyturn.db");
-  require(bool(opened), "opening the store");
-  auto store = std::move(opened).value();
-  const AcceptedBundle bundle = tenant.v1();
-  server::WorkflowOptions wo;
-  wo.tenant = "contoso";
-  wo.bundleDir = tmp / "bundles";
-  server::Workflow workflow(
-      *store, tenant.issuer, wo, [] { return kNow; },
-      [](std::shared_ptr<const AcceptedBundle>) { return Status::ok(); });
+  ServiceBench sb(tenant);
+  auto& store = sb.store;
+  const AcceptedBundle& bundle = sb.bundle;
+  server::Workflow& workflow = *sb.workflow;
 
   auto start = Clock::now();
   std::vector<std::string> targets;
   for (std::size_t i = 0; i < n; ++i) {
     std::string id = "dev-" + std::to_string(100000 + i);
     targets.push_back(id);
-    server::DeviceRecord d{id, "fp-" + id,
-                           "{\"id\":" + json::quote(id) +
-                               ",\"ownership\":\"corporate\",\"platform\":\"linux\"}",
-                           kNow, std::nullopt, std::nullopt};
-    require(bool(store->insertDevice(d, std::nullopt)), "inserting " + id);
+    insertCorporateDevice(*store, id, kNow);
   }
   std::printf("setup: %zu devices inserted in %.1f s (one transaction each)\n", n,
               secondsSince(start));

@@ -91,24 +91,13 @@ std::string why(const Status& s) { return s ? "" : s.reason() + ": " + s.detail(
 
 void serviceLayer(const Options& options, std::size_t perRound) {
   keyturn::test::Tenant tenant;
-  keyturn::test::TempDir tmp;
-  auto opened = server::SqliteStore::open(tmp / "keyturn.db");
-  require(bool(opened), "opening the store");
-  auto store = std::move(opened).value();
-  const AcceptedBundle bundle = tenant.v1();
-  server::WorkflowOptions wo;
-  wo.tenant = "contoso";
-  wo.bundleDir = tmp / "bundles";
-  server::Workflow workflow(
-      *store, tenant.issuer, wo, [] { return kNow; },
-      [](std::shared_ptr<const AcceptedBundle>) { return Status::ok(); });
+  ServiceBench sb(tenant);
+  auto& store = sb.store;
+  const AcceptedBundle& bundle = sb.bundle;
+  server::Workflow& workflow = *sb.workflow;
   for (int i = 0; i < 8; ++i) {
     std::string id = "dev-" + std::to_string(i);
-    server::DeviceRecord d{id, "fp-" + id,
-                           "{\"id\":" + json::quote(id) +
-                               ",\"ownership\":\"corporate\",\"platform\":\"linux\"}",
-                           kNow, std::nullopt, std::nullopt};
-    require(bool(store->insertDevice(d, std::nullopt)), "inserting " + id);
+    insertCorporateDevice(*store, id, kNow);
   }
   std::printf("-- service layer (Workflow + SqliteStore, no HTTP), %zu lifecycles per run\n",
               perRound);

@@ -66,23 +66,14 @@ struct RoundResult {
 };
 
 RoundResult runRound(const keyturn::test::Tenant& tenant, bool notify, int round, int sinkPort) {
-  keyturn::test::TempDir tmp;
-  auto opened = server::SqliteStore::open(tmp / "keyturn.db");
-  require(bool(opened), "opening the store");
-  auto store = std::move(opened).value();
-  const AcceptedBundle bundle = tenant.v1();
-  server::WorkflowOptions wo;
-  wo.tenant = "contoso";
-  wo.bundleDir = tmp / "bundles";
-  wo.notifications = notify;
-  server::Workflow workflow(*store, tenant.issuer, wo, [] { return kNow; }, nullptr);
+  ServiceBench sb(tenant, notify);
+  auto& store = sb.store;
+  const AcceptedBundle& bundle = sb.bundle;
+  server::Workflow& workflow = *sb.workflow;
   std::vector<std::string> jws(kRequests);
   for (std::size_t i = 0; i < kRequests; ++i) {
     std::string id = "dev-" + std::to_string(i);
-    server::DeviceRecord d{id, "fp-" + id,
-                           "{\"id\":" + json::quote(id) + ",\"ownership\":\"corporate\"}", kNow,
-                           std::nullopt, std::nullopt};
-    require(bool(store->insertDevice(d, std::nullopt)), "inserting " + id);
+    insertCorporateDevice(*store, id, kNow);
     keyturn::test::TokenSpec spec;
     spec.id = "r-" + std::to_string(round) + "-" + std::to_string(i);
     spec.targets = {id};
@@ -96,7 +87,7 @@ RoundResult runRound(const keyturn::test::Tenant& tenant, bool notify, int round
 
   std::ostringstream logText;
   server::LogSink log(server::LogSink::Format::kText, logText);
-  server::BundleState noBundle(tmp / "none.json", "contoso");
+  server::BundleState noBundle(sb.tmp / "none.json", "contoso");
   std::unique_ptr<server::NotificationWorker> worker;
   if (notify) {
     Poco::AutoPtr<Poco::Util::MapConfiguration> p(new Poco::Util::MapConfiguration);
