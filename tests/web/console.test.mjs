@@ -140,6 +140,17 @@ return {
   run(keyturn, ['bundle', 'sign', '--bundle', 'bundle-v1.json', '--key', 'keys/alice.key']);
   run(keyturn, ['bundle', 'sign', '--bundle', 'bundle-v1.json', '--key', 'keys/bob.key']);
   fs.copyFileSync(path.join(work, 'bundle-v1.json'), path.join(work, 'data/bundle.json'));
+  // Saved example requests (keyturn.policy.examples defaults to DATA/policy-examples):
+  // re-run under both bundles for every proposal and shown to its approvers.
+  fs.mkdirSync(path.join(work, 'data/policy-examples'));
+  for (const [file, ownership] of [['corporate-wipe.json', 'corporate'], ['personal-wipe.json', 'personal']]) {
+    write(`data/policy-examples/${file}`, JSON.stringify({
+      name: `wipe a ${ownership} laptop`,
+      request: { action: 'device.wipe', params: { mode: 'full' }, requester: 'alice', groups: ['device-admins'],
+        justification: 'Stolen laptop', targets: 1, now: 1764583200 },
+      device: { id: `${ownership}-1`, ownership, platform: 'linux' },
+    }));
+  }
   const port = await startServer(path.join(work, 'data'));
   const base = `https://localhost:${port}`;
 
@@ -313,6 +324,9 @@ return {
   await bob.locator(`a[href="#/request/${proposal}"]`).click();
   await bob.getByText('Verified here').waitFor();
   assert.match(await bob.locator('main').innerText(), /groups added: device-approvers/);
+  assert.match(await bob.locator('#examples-summary').innerText(),
+    /^2 example request\(s\) evaluated from .*policy-examples; 0 would need something different\.$/);
+  await bob.getByText('No saved example request changes its requirement.').waitFor();
   await shot(bob, '09-proposal-detail');
   await bob.getByLabel(/^Notes/).fill('Agreed in the team meeting');
   await bob.getByRole('button', { name: 'Approve and sign the bundle' }).click();

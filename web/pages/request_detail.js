@@ -125,6 +125,34 @@ function diffSection(diff) {
   return section('Changes', parts);
 }
 
+// The proposal report (core bundle_report, the same one `keyturn bundle propose` prints):
+// the saved example requests re-run under the bundle in force and the proposed one, so an
+// approver sees which real requests would need something different before signing.
+function reportSection(report) {
+  if (!report) return null;
+  const parts = [];
+  if (report.old_load_error) parts.push(notice('error', h('strong', {}, 'The bundle in force does not load: '), report.old_load_error));
+  if (report.new_load_error) parts.push(notice('error', h('strong', {}, 'The proposed bundle does not load: '), report.new_load_error));
+  if (report.examples_error) {
+    parts.push(notice('warn', h('strong', {}, 'Example requests not loaded: '), report.examples_error));
+  }
+  const from = report.examples_from ? ` from ${report.examples_from}` : ' (no example folder found)';
+  parts.push(h('p', { id: 'examples-summary' },
+    `${report.examples} example request(s) evaluated${from}; ${report.examples_changed.length} would need something different.`));
+  if (report.examples_changed.length) {
+    parts.push(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'examples-changed' },
+      h('caption', {}, 'Example requests whose requirement changes'),
+      h('thead', {}, h('tr', {}, ['Example', 'Under the bundle in force', 'Under the proposal'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, report.examples_changed.map((c) => h('tr', {},
+        h('td', {}, h('strong', {}, c.name), h('div', { class: 'muted' }, c.file)),
+        h('td', { class: 'del' }, c.before),
+        h('td', { class: 'add' }, c.after)))))));
+  } else if (report.examples > 0) {
+    parts.push(notice('ok', 'No saved example request changes its requirement.'));
+  }
+  return section('Effect on example requests', parts);
+}
+
 function reasonText(refusal) {
   const plain = {
     self_approval: 'You asked for this request: someone else must approve it.',
@@ -185,6 +213,8 @@ export async function render(main, { arg: id }) {
 
   if (isBundle) {
     left.append(diffSection(r.diff));
+    const impact = reportSection(r.report);
+    if (impact) left.append(impact);
     if (check.payload && check.payload.policies) {
       left.append(section('Proposed policies (as signed)', check.payload.policies.map((pol) => [
         h('h3', {}, h('code', {}, pol.name)), highlightLua(pol.source)])));
