@@ -1,7 +1,9 @@
 // The Keyturn web console: a hash router, the page frame and sign-in.
 import { currentSession } from './api.js';
 import { errorNotice, go } from './ui.js';
-import { forgetKey, importKeyFile, saveKey, storedKeys, webCryptoEd25519Available } from './crypto.js';
+import {
+  forgetKey, generateKey, importKeyFile, publicKeyFile, saveKey, storedKey, storedKeys, webCryptoEd25519Available,
+} from './crypto.js';
 import { clear, field, h, notice, timeEl } from './dom.js';
 import { signIn, signOut } from './session.js';
 import * as requests from './pages/requests.js';
@@ -74,11 +76,16 @@ async function signInPage(main, message) {
             } catch (err) { status.append(errorNotice(err)); e.target.disabled = false; }
           },
         }, `Sign in as ${k.principal}`),
-        h('span', { class: 'muted' }, ` key ${k.kid.slice(0, 12)}…, imported `, timeEl(k.added)),
+        h('span', { class: 'muted' }, ` key ${k.kid.slice(0, 12)}…, ${k.generated ? 'created in this browser' : 'imported'} `, timeEl(k.added)),
+        h('details', { class: 'public-key' }, h('summary', {}, 'Public key'),
+          h('pre', { class: 'wrap', tabindex: '0' }, publicKeyFile(k.principal, k))),
         h('button', {
           type: 'button', class: 'link',
           onclick: async () => {
-            if (!window.confirm(`Remove ${k.principal}'s key from this browser? You will need the key file to import it again.`)) return;
+            const warning = k.generated
+              ? `Remove ${k.principal}'s key from this browser? It was created here and exists nowhere else: it is gone for good, and an admin must remove its public key from the bundle.`
+              : `Remove ${k.principal}'s key from this browser? You will need the key file to import it again.`;
+            if (!window.confirm(warning)) return;
             await forgetKey(k.principal);
             route();
           },
@@ -106,7 +113,38 @@ async function signInPage(main, message) {
       go(sessionStorage.getItem('keyturn.after') || '#/requests');
     } catch (err) { status.append(errorNotice(err)); }
   });
-  main.append(status, form);
+  main.append(status, form, generateForm(main, status));
+}
+
+// For an admin without a key file: a key made here, kept only in this browser, whose
+// public half an admin of the bundle's update group adds through a bundle change.
+function generateForm(main, status) {
+  const principal = h('input', { name: 'new-key-principal', required: true, pattern: '[A-Za-z0-9._@\\-]{1,64}' });
+  const form = h('form', { class: 'card', id: 'generate-key' },
+    h('h2', {}, 'No key file? Create a key in this browser'),
+    h('p', {}, 'The private key is made inside this browser and can never be read out, not even by you: you can only sign in from this browser profile. '
+      + 'You get its public key to send to an admin, who adds it to the trust bundle (Access policies, Propose a change); once that change is approved and published, sign in with it here.'),
+    field('Your id in the bundle', principal, 'e.g. dave'),
+    h('button', { type: 'submit' }, 'Create a key in this browser'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clear(status);
+    try {
+      const id = principal.value.trim();
+      if (!/^[A-Za-z0-9._@-]{1,64}$/.test(id)) throw new Error('id: letters, digits and . _ @ - only, at most 64');
+      if (await storedKey(id)) throw new Error(`this browser already keeps a key for ${id}; remove it first`);
+      const made = await generateKey();
+      const record = { principal: id, kid: made.kid, x: made.x, key: made.key, added: Math.floor(Date.now() / 1000), generated: true };
+      await saveKey(record);
+      const text = publicKeyFile(id, record);
+      const download = h('a', { class: 'button', download: `${id}.pub.json`, href: URL.createObjectURL(new Blob([text], { type: 'application/json' })) }, `Download ${id}.pub.json`);
+      clear(main);
+      await signInPage(main, notice('ok', h('strong', {}, `A key for ${id} was created in this browser. `),
+        'Send this public key to an admin of the update group; it is not a secret:',
+        h('pre', { id: 'new-public-key', class: 'wrap', tabindex: '0' }, text), download));
+    } catch (err) { status.append(errorNotice(err)); }
+  });
+  return form;
 }
 
 export async function route() {

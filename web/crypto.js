@@ -127,6 +127,37 @@ export async function importKeyFile(pemText) {
   return { key, x, kid: await thumbprint(x) };
 }
 
+// A key made in this browser, for an admin without a key file: the private half is
+// non-extractable from birth (never exported, not even once); the public half — always
+// readable in WebCrypto — goes into the trust bundle through a bundle change.
+export async function generateKey() {
+  const pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, false, ['sign', 'verify']);
+  if (pair.privateKey.extractable) throw new Error('the browser made the key extractable; refusing to keep it');
+  const jwk = await crypto.subtle.exportKey('jwk', pair.publicKey);
+  return { key: pair.privateKey, x: jwk.x, kid: await thumbprint(jwk.x) };
+}
+
+const PRINCIPAL_ID = /^[A-Za-z0-9._@-]{1,64}$/;
+
+// The public key as `keyturn key new` writes ID.pub.json, which is what a roster lists.
+export const publicKeyFile = (principal, rec) => JSON.stringify({ id: principal, kid: rec.kid, x: rec.x });
+
+// Reads a pasted ID.pub.json, checking what a bundle would: the id's form, a 32-byte
+// Ed25519 key, and a kid that is the RFC 7638 thumbprint of that key.
+export async function parsePublicKeyFile(text) {
+  let v;
+  try { v = JSON.parse(text); } catch (e) { throw new Error('public key: not JSON (paste the NAME.pub.json file)'); }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new Error('public key: expected {"id","kid","x"}');
+  for (const k of Object.keys(v)) if (!['id', 'kid', 'x'].includes(k)) throw new Error(`public key: unknown member "${k}"`);
+  if (typeof v.id !== 'string' || !PRINCIPAL_ID.test(v.id)) throw new Error('public key: "id" must match [A-Za-z0-9._@-]{1,64}');
+  let raw;
+  try { raw = fromB64u(v.x); } catch (e) { throw new Error('public key: "x" is not base64url'); }
+  if (raw.length !== 32) throw new Error('public key: "x" is not a 32-byte Ed25519 key');
+  const kid = await thumbprint(v.x);
+  if (v.kid !== kid) throw new Error('public key: "kid" is not the thumbprint of "x" (the file was altered)');
+  return { id: v.id, kid, x: v.x };
+}
+
 // --- IndexedDB: one record per principal {principal, kid, x, key, added}.
 const DB = 'keyturn-console';
 const STORE = 'keys';

@@ -302,14 +302,46 @@ return {
   }, first);
   assert.equal(refused, 'not_an_approver');
 
-  log('alice proposes adding bob to device-approvers; the review shows the diff');
+  log('dave has no key file: he creates a key in his browser, which cannot sign in before a bundle lists it');
+  const ctxD = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+  const dave = await ctxD.newPage();
+  openPages.push(['dave', dave]);
+  dave.on('pageerror', (e) => pageErrors.push(`dave: ${e.message}`));
+  await dave.goto(`${base}/`);
+  await dave.getByLabel('Your id in the bundle').fill('dave');
+  await dave.getByRole('button', { name: 'Create a key in this browser' }).click();
+  const davePub = (await dave.locator('#new-public-key').innerText()).trim();
+  assert.deepEqual(Object.keys(JSON.parse(davePub)), ['id', 'kid', 'x']);
+  assert.equal(JSON.parse(davePub).id, 'dave');
+  const daveKey = await dave.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('keyturn-console', 1);
+    open.onsuccess = () => {
+      const get = open.result.transaction('keys').objectStore('keys').get('dave');
+      get.onsuccess = () => resolve({ extractable: get.result.key.extractable, type: get.result.key.type, generated: get.result.generated });
+      get.onerror = () => reject(get.error);
+    };
+  }));
+  assert.deepEqual(daveKey, { extractable: false, type: 'private', generated: true });
+  await shot(dave, '07a-key-created-in-browser');
+  await dave.getByRole('button', { name: 'Sign in as dave' }).click();
+  await dave.getByRole('alert').filter({ hasText: 'unknown_key' }).waitFor();
+
+  log('alice proposes adding bob to device-approvers and dave (his browser key) to auditors; the review shows the diff');
   await visit(alice, `#/policies`);
   await alice.locator('#policies .tok-keyword').first().waitFor();
   await shot(alice, '07-access-policies');
   await alice.getByRole('link', { name: 'Propose a change' }).click();
   await alice.getByLabel('Groups of bob').fill('maa-admins, device-approvers');
+  await alice.getByLabel('Public key (NAME.pub.json)').fill(davePub.replace(/"x":"./, '"x":"A'));
+  await alice.getByRole('button', { name: 'Review the change' }).click();
+  await alice.getByRole('alert').filter({ hasText: /"kid" is not the thumbprint of "x"|"x" is not/ }).waitFor();
+  await alice.getByLabel('Public key (NAME.pub.json)').fill(davePub);
+  await alice.getByRole('button', { name: 'Review the change' }).click();
+  await alice.getByRole('alert').filter({ hasText: 'groups of the new principal dave: at least one' }).waitFor();
+  await alice.getByLabel('Groups of a new principal').fill('auditors');
   await alice.getByRole('button', { name: 'Review the change' }).click();
   assert.match(await alice.locator('#review').innerText(), /bob joins device-approvers/);
+  assert.match(await alice.locator('#review').innerText(), /dave is added with key .*, groups auditors/);
   await alice.getByLabel('Justification (required)').fill('Bob covers device approvals this quarter');
   await shot(alice, '08-propose-change');
   await alice.getByRole('button', { name: 'Sign and propose' }).click();
@@ -324,6 +356,7 @@ return {
   await bob.locator(`a[href="#/request/${proposal}"]`).click();
   await bob.getByText('Verified here').waitFor();
   assert.match(await bob.locator('main').innerText(), /groups added: device-approvers/);
+  assert.match(await bob.locator('main').innerText(), /dave added/);
   assert.match(await bob.locator('#examples-summary').innerText(),
     /^2 example request\(s\) evaluated from .*policy-examples; 0 would need something different\.$/);
   await bob.getByText('No saved example request changes its requirement.').waitFor();
@@ -334,6 +367,10 @@ return {
   await visit(alice, null);
   await alice.getByRole('button', { name: 'Publish the bundle' }).click();
   await alice.locator('.page-head .badge.state-completed').waitFor();
+  log('dave signs in with the key his browser made, now that bundle v2 lists it');
+  await dave.reload();
+  await dave.getByRole('button', { name: 'Sign in as dave' }).click();
+  await dave.locator('#whoami').filter({ hasText: 'dave' }).waitFor();
   const health = (await call(port, 'GET', '/healthz')).json();
   assert.equal(health.bundle_version, 2);
 

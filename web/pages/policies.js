@@ -3,7 +3,7 @@
 // group membership, review the diff, then sign the next bundle here and submit it
 // as a maa.bundle.update request that goes through the same approval flow.
 import { api, currentSession } from '../api.js';
-import { b64uJson, headers, nowSeconds, signDetached } from '../crypto.js';
+import { b64uJson, headers, nowSeconds, parsePublicKeyFile, signDetached } from '../crypto.js';
 import { clear, diffView, emptyState, field, h, notice, timeEl } from '../dom.js';
 import { highlightLua } from '../lua.js';
 import { currentBundle } from '../session.js';
@@ -69,6 +69,8 @@ async function propose(main) {
     const input = h('input', { name: `groups-${pr.id}`, value: pr.groups.join(', '), size: '50' });
     return { id: pr.id, input, el: field(`Groups of ${pr.id}`, input, 'comma separated') };
   });
+  const newKey = h('textarea', { class: 'mono', rows: '3', name: 'new-key', placeholder: '{"id":"dave","kid":"…","x":"…"}' });
+  const newKeyGroups = h('input', { name: 'new-key-groups', size: '50' });
   const expiresDays = h('input', { name: 'expires_days', value: String(Math.max(1, Math.round((current.expires - nowSeconds()) / 86400))), inputmode: 'numeric', size: '4' });
   const initialDays = expiresDays.value;
   const justification = h('textarea', { name: 'justification', rows: '3', maxlength: '1024', required: true });
@@ -76,7 +78,27 @@ async function propose(main) {
   const reviewBtn = h('button', { type: 'button', name: 'review' }, 'Review the change');
   const submitBtn = h('button', { type: 'submit', class: 'primary', name: 'propose', disabled: true }, 'Sign and propose');
 
-  function draft() {
+  // A pasted ID.pub.json (from `keyturn key new` or made in a browser): a key for an
+  // existing principal (at most 4 each), or a new principal with the given groups.
+  async function addKey(next) {
+    if (!newKey.value.trim()) return null;
+    const k = await parsePublicKeyFile(newKey.value.trim());
+    for (const pr of next.principals) {
+      if (pr.keys.some((x) => x.x === k.x)) throw new Error(`public key: already in the bundle (a key of ${pr.id})`);
+    }
+    const existing = next.principals.find((x) => x.id === k.id);
+    if (existing) {
+      if (existing.keys.length >= 4) throw new Error(`public key: ${k.id} already holds 4 keys, the most a principal may hold`);
+      existing.keys.push({ kid: k.kid, x: k.x });
+      return { id: k.id, kid: k.kid, added: false };
+    }
+    const groups = [...new Set(newKeyGroups.value.split(',').map((g) => g.trim()).filter(Boolean))];
+    if (!groups.length) throw new Error(`groups of the new principal ${k.id}: at least one`);
+    next.principals.push({ id: k.id, groups, keys: [{ kid: k.kid, x: k.x }] });
+    return { id: k.id, kid: k.kid, added: true, groups };
+  }
+
+  async function draft() {
     const next = JSON.parse(JSON.stringify(current));
     next.version = current.version + 1;
     next.issued = nowSeconds();
@@ -96,10 +118,10 @@ async function propose(main) {
       const groups = row.input.value.split(',').map((g) => g.trim()).filter(Boolean);
       next.principals.find((x) => x.id === row.id).groups = [...new Set(groups)];
     }
-    return next;
+    return { next, key: await addKey(next) };
   }
 
-  function showReview(next) {
+  function showReview(next, key) {
     clear(review);
     review.append(h('h2', {}, 'Review'));
     const parts = [];
@@ -110,8 +132,15 @@ async function propose(main) {
       const change = !before.has(name) ? 'added' : !after.has(name) ? 'removed' : 'modified';
       parts.push(h('h3', {}, h('code', {}, name), ` ${change}`), diffView(before.get(name) || '', after.get(name) || ''));
     }
+    if (key) {
+      parts.push(h('p', { class: 'membership' }, h('strong', {}, key.id), h('span', { class: 'add' }, key.added
+        ? ` is added with key ${key.kid}, groups ${key.groups.join(', ')}`
+        : ` gets another key ${key.kid}`)));
+    }
     for (const pr of next.principals) {
-      const old = current.principals.find((x) => x.id === pr.id).groups;
+      const was = current.principals.find((x) => x.id === pr.id);
+      if (!was) continue;
+      const old = was.groups;
       const added = pr.groups.filter((g) => !old.includes(g));
       const removed = old.filter((g) => !pr.groups.includes(g));
       if (added.length || removed.length) {
@@ -125,11 +154,12 @@ async function propose(main) {
   }
 
   let reviewed = null;
-  reviewBtn.addEventListener('click', () => {
+  reviewBtn.addEventListener('click', async () => {
     clear(status);
     try {
-      reviewed = draft();
-      showReview(reviewed);
+      const d = await draft();
+      reviewed = d.next;
+      showReview(d.next, d.key);
       submitBtn.disabled = false;
       review.focus();
     } catch (e) { status.append(errorNotice(e)); }
@@ -138,6 +168,9 @@ async function propose(main) {
     h('fieldset', {}, h('legend', {}, 'Policies'), policyRows.map((r) => r.el),
       h('div', { class: 'policy-edit' }, field('New policy file', newName), field('New policy source', newSource))),
     h('fieldset', {}, h('legend', {}, 'Group membership'), principalRows.map((r) => r.el)),
+    h('fieldset', {}, h('legend', {}, 'Add a principal or a key'),
+      field('Public key (NAME.pub.json)', newKey, 'made by keyturn key new, or by "Create a key in this browser" on the sign-in page'),
+      field('Groups of a new principal', newKeyGroups, 'comma separated; ignored when the id is already in the bundle')),
     field('The new bundle expires after (days)', expiresDays),
     field('Justification (required)', justification),
     h('div', { class: 'action-row' }, reviewBtn, submitBtn, h('a', { class: 'button', href: '#/policies' }, 'Back')));
