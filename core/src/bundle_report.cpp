@@ -19,11 +19,20 @@ std::string joined(const std::vector<std::string>& items, const char* sep = ", "
   return out;
 }
 
-std::string keyList(const BundlePrincipal& p) {
+std::vector<std::string> kidList(const std::vector<Ed25519PublicKey>& keys) {
   std::vector<std::string> kids;
-  for (const auto& k : p.keys) kids.push_back(k.kid());
+  for (const auto& k : keys) kids.push_back(k.kid());
   std::sort(kids.begin(), kids.end());
-  return joined(kids, ",");
+  return kids;
+}
+
+// Elements of `a` not in `b`, in `a`'s order.
+std::vector<std::string> minus(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  std::set<std::string> sb(b.begin(), b.end());
+  std::vector<std::string> out;
+  for (const auto& x : a)
+    if (!sb.count(x)) out.push_back(x);
+  return out;
 }
 
 std::string utc(std::uint64_t t) {
@@ -43,43 +52,77 @@ std::string strings(const std::vector<std::string>& v) {
 
 }  // namespace
 
-std::vector<std::string> rosterChanges(const TrustBundle& a, const TrustBundle& b) {
-  std::vector<std::string> out;
+RosterDiff rosterDiff(const TrustBundle& a, const TrustBundle& b) {
+  RosterDiff d;
   for (const auto& p : b.principals) {
     const auto* old = a.principalById(p.id);
-    if (!old) {
-      out.push_back("principal added: " + p.id + " groups [" + joined(p.groups) + "]");
-      continue;
+    PrincipalChange c{p.id, old ? "modified" : "added", p.groups, kidList(p.keys), {}, {}, {}, {}};
+    if (old) {
+      c.groupsAdded = minus(p.groups, old->groups);
+      c.groupsRemoved = minus(old->groups, p.groups);
+      auto oldKeys = kidList(old->keys);
+      c.keysAdded = minus(c.keys, oldKeys);
+      c.keysRemoved = minus(oldKeys, c.keys);
+      if (c.groupsAdded.empty() && c.groupsRemoved.empty() && c.keysAdded.empty() && c.keysRemoved.empty()) continue;
     }
-    std::set<std::string> og(old->groups.begin(), old->groups.end()), ng(p.groups.begin(), p.groups.end());
-    for (const auto& g : ng)
-      if (!og.count(g)) out.push_back("group membership added: " + p.id + " joins " + g);
-    for (const auto& g : og)
-      if (!ng.count(g)) out.push_back("group membership removed: " + p.id + " leaves " + g);
-    if (keyList(*old) != keyList(p)) out.push_back("keys changed: " + p.id + " now " + keyList(p));
+    d.principals.push_back(std::move(c));
   }
   for (const auto& p : a.principals)
-    if (!b.principalById(p.id)) out.push_back("principal removed: " + p.id);
-  if (a.updateGroup != b.updateGroup || a.threshold != b.threshold)
-    out.push_back("update rule: " + std::to_string(a.threshold) + " of " + a.updateGroup + " -> " +
-                  std::to_string(b.threshold) + " of " + b.updateGroup);
-  for (const auto& [perm, groups] : b.roles) {
-    auto it = a.roles.find(perm);
-    if (it == a.roles.end() || it->second != groups)
-      out.push_back("role " + perm + ": [" + (it == a.roles.end() ? "" : joined(it->second)) + "] -> [" +
-                    joined(groups) + "]");
+    if (!b.principalById(p.id)) d.principals.push_back({p.id, "removed", p.groups, kidList(p.keys), {}, {}, {}, {}});
+  std::set<std::string> names;
+  for (const auto& [perm, groups] : a.roles) names.insert(perm);
+  for (const auto& [perm, groups] : b.roles) names.insert(perm);
+  for (const auto& perm : names) {
+    auto ia = a.roles.find(perm);
+    auto ib = b.roles.find(perm);
+    RoleChange r{perm, ia != a.roles.end(), ib != b.roles.end(), {}, {}};
+    if (r.before) r.beforeGroups = ia->second;
+    if (r.after) r.afterGroups = ib->second;
+    if (r.before == r.after && r.beforeGroups == r.afterGroups) continue;
+    d.roles.push_back(std::move(r));
   }
-  for (const auto& [perm, groups] : a.roles)
-    if (!b.roles.count(perm)) out.push_back("role removed: " + perm + " [" + joined(groups) + "]");
-  std::set<std::string> ai, bi;
-  for (const auto& k : a.issuers) ai.insert(k.kid());
-  for (const auto& k : b.issuers) bi.insert(k.kid());
-  for (const auto& k : bi)
-    if (!ai.count(k)) out.push_back("issuer key added: " + k);
-  for (const auto& k : ai)
-    if (!bi.count(k)) out.push_back("issuer key removed: " + k);
-  if (a.expires != b.expires) out.push_back("expires: " + utc(a.expires) + " -> " + utc(b.expires));
+  auto ai = kidList(a.issuers), bi = kidList(b.issuers);
+  d.issuersAdded = minus(bi, ai);
+  d.issuersRemoved = minus(ai, bi);
+  d.updateGroupBefore = a.updateGroup;
+  d.updateGroupAfter = b.updateGroup;
+  d.thresholdBefore = a.threshold;
+  d.thresholdAfter = b.threshold;
+  d.expiresBefore = a.expires;
+  d.expiresAfter = b.expires;
+  return d;
+}
+
+std::vector<std::string> rosterLines(const RosterDiff& d) {
+  std::vector<std::string> out;
+  for (const auto& c : d.principals) {
+    if (c.change == "added") {
+      out.push_back("principal added: " + c.id + " groups [" + joined(c.groups) + "]");
+    } else if (c.change == "removed") {
+      out.push_back("principal removed: " + c.id);
+    } else {
+      for (const auto& g : c.groupsAdded) out.push_back("group membership added: " + c.id + " joins " + g);
+      for (const auto& g : c.groupsRemoved) out.push_back("group membership removed: " + c.id + " leaves " + g);
+      if (!c.keysAdded.empty() || !c.keysRemoved.empty())
+        out.push_back("keys changed: " + c.id + " now " + joined(c.keys, ","));
+    }
+  }
+  if (d.updateGroupBefore != d.updateGroupAfter || d.thresholdBefore != d.thresholdAfter)
+    out.push_back("update rule: " + std::to_string(d.thresholdBefore) + " of " + d.updateGroupBefore + " -> " +
+                  std::to_string(d.thresholdAfter) + " of " + d.updateGroupAfter);
+  for (const auto& r : d.roles)
+    if (r.after) out.push_back("role " + r.role + ": [" + joined(r.beforeGroups) + "] -> [" + joined(r.afterGroups) + "]");
+  for (const auto& r : d.roles)
+    if (!r.after) out.push_back("role removed: " + r.role + " [" + joined(r.beforeGroups) + "]");
+  for (const auto& k : d.issuersAdded) out.push_back("issuer key added: " + k);
+  for (const auto& k : d.issuersRemoved) out.push_back("issuer key removed: " + k);
+  if (d.expiresBefore != d.expiresAfter)
+    out.push_back("expires: " + utc(d.expiresBefore) + " -> " + utc(d.expiresAfter));
   return out;
+}
+
+std::vector<std::string> rosterChanges(const TrustBundle& a, const TrustBundle& b) {
+  return rosterLines(rosterDiff(a, b));
 }
 
 Result<BundleChangeReport> bundleChangeReport(std::string_view currentText, const std::string& currentOrigin,

@@ -1,8 +1,8 @@
 // The readable diff of a proposed bundle against the one in force, shown to
 // approvers before they sign (maa.bundle.update).
 #include <map>
-#include <set>
 
+#include "keyturn/bundle_report.h"
 #include "keyturn/json.h"
 #include "service/workflow_internal.h"
 
@@ -13,22 +13,6 @@ std::string strings(const std::vector<std::string>& v) {
   std::string out = "[";
   for (const auto& s : v) out += (out.size() > 1 ? "," : "") + json::quote(s);
   return out + "]";
-}
-
-std::vector<std::string> kids(const std::vector<Ed25519PublicKey>& keys) {
-  std::vector<std::string> out;
-  for (const auto& k : keys) out.push_back(k.kid());
-  return out;
-}
-
-// Elements of `a` not in `b`.
-std::vector<std::string> minus(const std::vector<std::string>& a,
-                               const std::vector<std::string>& b) {
-  std::set<std::string> sb(b.begin(), b.end());
-  std::vector<std::string> out;
-  for (const auto& x : a)
-    if (!sb.count(x)) out.push_back(x);
-  return out;
 }
 
 std::string policiesDiff(const TrustBundle& a, const TrustBundle& b) {
@@ -56,70 +40,56 @@ std::string policiesDiff(const TrustBundle& a, const TrustBundle& b) {
   return out + "]";
 }
 
-std::string principalsDiff(const TrustBundle& a, const TrustBundle& b) {
+// The roster part comes from core's rosterDiff, the same comparison behind the report
+// lines `keyturn bundle propose` prints.
+std::string principalsDiff(const policykit::RosterDiff& d) {
   std::string out = "[";
-  auto add = [&](const std::string& member) { out += (out.size() > 1 ? "," : "") + member; };
-  for (const auto& p : a.principals) {
-    const BundlePrincipal* n = b.principalById(p.id);
-    if (!n) {
-      add(object(
-          {{"id", json::quote(p.id)}, {"change", "\"removed\""}, {"groups", strings(p.groups)}}));
-      continue;
-    }
-    auto ga = minus(n->groups, p.groups), gr = minus(p.groups, n->groups);
-    auto ka = minus(kids(n->keys), kids(p.keys)), kr = minus(kids(p.keys), kids(n->keys));
-    if (ga.empty() && gr.empty() && ka.empty() && kr.empty()) continue;
-    add(object({{"id", json::quote(p.id)},
-                {"change", "\"modified\""},
-                {"groups_added", strings(ga)},
-                {"groups_removed", strings(gr)},
-                {"keys_added", strings(ka)},
-                {"keys_removed", strings(kr)}}));
+  for (const auto& c : d.principals) {
+    if (out.size() > 1) out += ",";
+    if (c.change == "removed")
+      out += object({{"id", json::quote(c.id)}, {"change", "\"removed\""}, {"groups", strings(c.groups)}});
+    else if (c.change == "added")
+      out += object({{"id", json::quote(c.id)},
+                     {"change", "\"added\""},
+                     {"groups", strings(c.groups)},
+                     {"keys", strings(c.keys)}});
+    else
+      out += object({{"id", json::quote(c.id)},
+                     {"change", "\"modified\""},
+                     {"groups_added", strings(c.groupsAdded)},
+                     {"groups_removed", strings(c.groupsRemoved)},
+                     {"keys_added", strings(c.keysAdded)},
+                     {"keys_removed", strings(c.keysRemoved)}});
   }
-  for (const auto& p : b.principals)
-    if (!a.principalById(p.id))
-      add(object({{"id", json::quote(p.id)},
-                  {"change", "\"added\""},
-                  {"groups", strings(p.groups)},
-                  {"keys", strings(kids(p.keys))}}));
   return out + "]";
 }
 
-std::string rolesDiff(const TrustBundle& a, const TrustBundle& b) {
-  std::set<std::string> names;
-  for (const auto& [k, v] : a.roles) names.insert(k);
-  for (const auto& [k, v] : b.roles) names.insert(k);
+std::string rolesDiff(const policykit::RosterDiff& d) {
   std::string out = "[";
-  for (const auto& name : names) {
-    auto ia = a.roles.find(name);
-    auto ib = b.roles.find(name);
-    std::vector<std::string> before = ia == a.roles.end() ? std::vector<std::string>{} : ia->second;
-    std::vector<std::string> after = ib == b.roles.end() ? std::vector<std::string>{} : ib->second;
-    if (before == after) continue;
-    out += (out.size() > 1 ? "," : "") + object({{"role", json::quote(name)},
-                                                 {"before", strings(before)},
-                                                 {"after", strings(after)}});
-  }
+  for (const auto& r : d.roles)
+    out += (out.size() > 1 ? "," : "") + object({{"role", json::quote(r.role)},
+                                                 {"before", strings(r.beforeGroups)},
+                                                 {"after", strings(r.afterGroups)}});
   return out + "]";
 }
 
 }  // namespace
 
 std::string bundleDiffJson(const TrustBundle& current, const TrustBundle& proposed) {
-  auto ia = kids(current.issuers), ib = kids(proposed.issuers);
+  const policykit::RosterDiff d = policykit::rosterDiff(current, proposed);
   return object({
       {"from_version", std::to_string(current.version)},
       {"to_version", std::to_string(proposed.version)},
       {"policies", policiesDiff(current, proposed)},
-      {"principals", principalsDiff(current, proposed)},
-      {"roles", rolesDiff(current, proposed)},
-      {"issuers", object({{"added", strings(minus(ib, ia))}, {"removed", strings(minus(ia, ib))}})},
-      {"update", object({{"before", object({{"group", json::quote(current.updateGroup)},
-                                            {"threshold", std::to_string(current.threshold)}})},
-                         {"after", object({{"group", json::quote(proposed.updateGroup)},
-                                           {"threshold", std::to_string(proposed.threshold)}})}})},
-      {"expires", object({{"before", std::to_string(current.expires)},
-                          {"after", std::to_string(proposed.expires)}})},
+      {"principals", principalsDiff(d)},
+      {"roles", rolesDiff(d)},
+      {"issuers", object({{"added", strings(d.issuersAdded)}, {"removed", strings(d.issuersRemoved)}})},
+      {"update", object({{"before", object({{"group", json::quote(d.updateGroupBefore)},
+                                            {"threshold", std::to_string(d.thresholdBefore)}})},
+                         {"after", object({{"group", json::quote(d.updateGroupAfter)},
+                                           {"threshold", std::to_string(d.thresholdAfter)}})}})},
+      {"expires", object({{"before", std::to_string(d.expiresBefore)},
+                          {"after", std::to_string(d.expiresAfter)}})},
   });
 }
 

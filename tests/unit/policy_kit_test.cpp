@@ -433,6 +433,51 @@ TEST_CASE("bundle report: a bundle change report lists roster changes, changed p
   CHECK(parsed.value()->getArray("examples_changed")->size() == 1);
 }
 
+TEST_CASE("bundle report: the roster diff names each principal, group, key and role change once") {
+  keyturn::test::Tenant t;
+  BundleDraft next = t.draft(2);
+  Ed25519PrivateKey spare = keyturn::test::fixedKey("bob-laptop");
+  for (auto& p : next.principals) {
+    if (p.id == "bob") p.keysX.push_back(spare.publicKey().x());
+    if (p.id == "dave") p.groups.push_back("device-approvers");
+  }
+  next.principals.erase(std::remove_if(next.principals.begin(), next.principals.end(),
+                                       [](const auto& p) { return p.id == "erin"; }),
+                        next.principals.end());
+  next.roles = {{"devices.enroll", {"device-admins"}}};  // audit.read revoked, devices.enroll granted
+  auto cur = TrustBundle::parse(t.sign(t.draft(1), {"alice", "bob"}));
+  auto prop = TrustBundle::parse(t.sign(next, {"alice"}));
+  REQUIRE(cur);
+  REQUIRE(prop);
+  policykit::RosterDiff d = policykit::rosterDiff(cur.value(), prop.value());
+
+  REQUIRE(d.principals.size() == 3);  // bob, dave modified; erin removed (last)
+  CHECK(d.principals[0].id == "bob");
+  CHECK(d.principals[0].change == "modified");
+  CHECK(d.principals[0].keysAdded == std::vector<std::string>{spare.publicKey().kid()});
+  CHECK(d.principals[0].groupsAdded.empty());
+  CHECK(d.principals[1].id == "dave");
+  CHECK(d.principals[1].groupsAdded == std::vector<std::string>{"device-approvers"});
+  CHECK(d.principals[2].id == "erin");
+  CHECK(d.principals[2].change == "removed");
+  REQUIRE(d.roles.size() == 2);
+  CHECK(d.roles[0].role == "audit.read");
+  CHECK((d.roles[0].before && !d.roles[0].after));
+  CHECK(d.roles[1].role == "devices.enroll");
+  CHECK((!d.roles[1].before && d.roles[1].after));
+  CHECK(d.issuersAdded.empty());
+  CHECK(d.issuersRemoved.empty());
+
+  // The readable lines are this same diff.
+  auto lines = policykit::rosterLines(d);
+  CHECK(lines == policykit::rosterChanges(cur.value(), prop.value()));
+  CHECK(std::find(lines.begin(), lines.end(), "group membership added: dave joins device-approvers") != lines.end());
+  CHECK(std::find(lines.begin(), lines.end(), "role removed: audit.read [auditors, maa-admins]") != lines.end());
+  CHECK(std::find(lines.begin(), lines.end(), "role devices.enroll: [] -> [device-admins]") != lines.end());
+  CHECK(std::find_if(lines.begin(), lines.end(),
+                     [](const std::string& l) { return l.rfind("keys changed: bob now ", 0) == 0; }) != lines.end());
+}
+
 TEST_CASE("bundle report: a bundle change report names the side that does not parse") {
   keyturn::test::Tenant t;
   std::string cur = t.sign(t.draft(1), {"alice", "bob"});

@@ -16,8 +16,35 @@
 
 namespace keyturn::policykit {
 
+// What changes in the roster from `a` to `b`, structured: the one comparison behind both
+// the readable lines below (CLI, report text) and the coordinator's structured `diff`
+// (web console). Principals in `b`'s order (added or modified), then removed ones in
+// `a`'s order; roles by name; kid lists sorted.
+struct PrincipalChange {
+  std::string id;
+  std::string change;               // "added", "modified" or "removed"
+  std::vector<std::string> groups;  // the principal's groups (in `b`, or in `a` when removed)
+  std::vector<std::string> keys;    // the principal's kids (in `b`, or in `a` when removed)
+  std::vector<std::string> groupsAdded, groupsRemoved, keysAdded, keysRemoved;  // modified only
+};
+struct RoleChange {
+  std::string role;
+  bool before = false, after = false;  // granted in `a`, in `b`
+  std::vector<std::string> beforeGroups, afterGroups;
+};
+struct RosterDiff {
+  std::vector<PrincipalChange> principals;
+  std::vector<RoleChange> roles;
+  std::vector<std::string> issuersAdded, issuersRemoved;
+  std::string updateGroupBefore, updateGroupAfter;
+  std::uint64_t thresholdBefore = 0, thresholdAfter = 0;
+  std::uint64_t expiresBefore = 0, expiresAfter = 0;
+};
+RosterDiff rosterDiff(const TrustBundle& a, const TrustBundle& b);
+
 // Roster changes from `a` to `b`, one readable line each, in a stable order.
 std::vector<std::string> rosterChanges(const TrustBundle& a, const TrustBundle& b);
+std::vector<std::string> rosterLines(const RosterDiff& d);
 
 struct BundleChangeReport {
   std::uint64_t fromVersion = 0, toVersion = 0;
