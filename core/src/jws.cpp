@@ -92,6 +92,15 @@ void appendSignature(JwsEnvelope& jws, const Ed25519PrivateKey& key, const std::
   jws.signatures.push_back(std::move(s));
 }
 
+JwsSignature signatureFor(const JwsEnvelope& jws, Ed25519BatchSigner& signer,
+                          const std::string& headerJson) {
+  JwsSignature s;
+  s.protectedB64 = base64url::encode(headerJson);
+  s.signature = signer.sign(jws.signingInput(s));
+  s.signatureB64 = base64url::encode(s.signature.data(), s.signature.size());
+  return s;
+}
+
 std::string JwsEnvelope::serialize() const {
   std::string out = "{\"payload\":\"" + payloadB64 + "\",\"signatures\":[";
   for (std::size_t i = 0; i < signatures.size(); ++i) {

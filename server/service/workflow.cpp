@@ -68,11 +68,15 @@ std::vector<std::pair<std::string, std::string>> issueTokens(
     std::uint64_t exp) {
   constexpr std::size_t kPerWorker = 256;  // below this a thread costs more than it saves
   std::vector<std::pair<std::string, std::string>> tokens(sorted.size());
+  // Per worker: one signing context set up once, and one envelope whose last signature
+  // is swapped per device (the bytes are exactly appendSignature's).
   auto issueRange = [&](std::size_t from, std::size_t to) {
+    Ed25519BatchSigner signer(issuer);
+    JwsEnvelope env = base;
+    env.signatures.emplace_back();
     for (std::size_t i = from; i < to; ++i) {
-      JwsEnvelope env = base;
-      appendSignature(env, issuer,
-                      issuerHeader(kid, nbf, sorted[i], i, tree.auditPath(i), nbf, exp));
+      env.signatures.back() = signatureFor(
+          env, signer, issuerHeader(kid, nbf, sorted[i], i, tree.auditPath(i), nbf, exp));
       tokens[i] = {sorted[i], env.serialize()};
     }
   };
@@ -113,6 +117,10 @@ Workflow::Workflow(Store& store, Ed25519PrivateKey issuer, WorkflowOptions optio
       options_(std::move(options)),
       clock_(std::move(clock)),
       publisher_(std::move(publisher)) {}
+
+std::mutex& Workflow::changeMutexFor(const std::string& id) {
+  return changeMutexes_[std::hash<std::string>{}(id) % kChangeStripes];
+}
 
 Result<Workflow::Loaded> Workflow::load(const std::string& id) {
   using R = Result<Loaded>;
@@ -390,7 +398,7 @@ Result<std::string> Workflow::preview(const AcceptedBundle& bundle, const std::s
 Status Workflow::approve(const AcceptedBundle& bundle, const std::string& caller,
                          const std::string& id, const std::string& protectedB64,
                          const std::string& signatureB64, const std::string& notes) {
-  std::lock_guard<std::mutex> lock(changeMutex_);
+  std::lock_guard<std::mutex> lock(changeMutexFor(id));
   auto loaded = load(id);
   if (!loaded) return loaded.status();
   const Loaded& l = loaded.value();
@@ -449,7 +457,7 @@ Status Workflow::approve(const AcceptedBundle& bundle, const std::string& caller
 
 Status Workflow::reject(const AcceptedBundle& bundle, const std::string& caller,
                         const std::string& id, const std::string& notes) {
-  std::lock_guard<std::mutex> lock(changeMutex_);
+  std::lock_guard<std::mutex> lock(changeMutexFor(id));
   auto loaded = load(id);
   if (!loaded) return loaded.status();
   const Loaded& l = loaded.value();
@@ -496,7 +504,7 @@ Status Workflow::reject(const AcceptedBundle& bundle, const std::string& caller,
 Status Workflow::complete(const AcceptedBundle& bundle, const std::string& caller,
                           const std::string& id, const std::string& protectedB64,
                           const std::string& signatureB64) {
-  std::lock_guard<std::mutex> lock(changeMutex_);
+  std::lock_guard<std::mutex> lock(changeMutexFor(id));
   auto loaded = load(id);
   if (!loaded) return loaded.status();
   const Loaded& l = loaded.value();
@@ -517,8 +525,13 @@ Status Workflow::complete(const AcceptedBundle& bundle, const std::string& calle
                                                std::to_string(r.bundleVersion) + "; v" +
                                                std::to_string(bundle.bundle.version) +
                                                " is in force"));
-  Status s = l.isBundle() ? completeBundle(bundle, caller, l)
-                          : completeDevices(bundle, caller, l, protectedB64, signatureB64);
+  Status s = Status::ok();
+  if (l.isBundle()) {
+    std::lock_guard<std::mutex> publishing(publishMutex_);
+    s = completeBundle(bundle, caller, l);
+  } else {
+    s = completeDevices(bundle, caller, l, protectedB64, signatureB64);
+  }
   if (!s && s.reason() != "storage") return no(s);
   return s;
 }
@@ -578,7 +591,7 @@ Status Workflow::completeDevices(const AcceptedBundle& bundle, const std::string
 }
 
 Status Workflow::cancel(const std::string& caller, const std::string& id) {
-  std::lock_guard<std::mutex> lock(changeMutex_);
+  std::lock_guard<std::mutex> lock(changeMutexFor(id));
   auto r = store_.getRequest(id);
   if (!r)
     return r.reason() == "not_found" ? Status::fail("not_found", "no request " + id) : r.status();

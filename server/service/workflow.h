@@ -17,6 +17,7 @@
 // reason.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -183,11 +184,16 @@ class Workflow {
   WorkflowOptions options_;
   Clock clock_;
   Publisher publisher_;
-  // Serialises approve/reject/complete/cancel: each reads a request, decides,
-  // then writes; two racing approvals must not both decide from the same stale
-  // approver list (the store's state check catches the rest: expiry, a second
-  // node).
-  std::mutex changeMutex_;
+  // Serialise approve/reject/complete/cancel of one request: each reads the request,
+  // decides, then writes; two racing approvals must not both decide from the same stale
+  // approver list (the store's state check catches the rest: expiry, a second node).
+  // Different requests share nothing they decide on, so they take different stripes
+  // and their durable writes can share a commit (SqliteStore's group commit), except a
+  // bundle publication, which also takes publishMutex_ (one version follows another).
+  static constexpr std::size_t kChangeStripes = 64;
+  std::mutex& changeMutexFor(const std::string& id);
+  std::array<std::mutex, kChangeStripes> changeMutexes_;
+  std::mutex publishMutex_;
 };
 
 }  // namespace keyturn::server

@@ -81,6 +81,25 @@ void SqliteStore::setDurability(Durability durability) {
 
 Status SqliteStore::write(const char* what, Durability durability,
                           const std::function<Status()>& body) {
+  if (durability == Durability::kFull) {
+    PendingWrite mine{what, &body, Status::ok()};
+    std::unique_lock<std::mutex> queue(groupMu_);
+    groupQueue_.push_back(&mine);
+    groupCv_.wait(queue, [&] { return mine.done || !groupLeader_; });
+    if (mine.done) return mine.status;  // a leader committed it with its group
+    // Lead: take everything queued so far (this write included) as one group.
+    groupLeader_ = true;
+    std::vector<PendingWrite*> group;
+    group.swap(groupQueue_);
+    queue.unlock();
+    commitGroup(group);
+    queue.lock();
+    for (PendingWrite* w : group) w->done = true;
+    groupLeader_ = false;
+    queue.unlock();
+    groupCv_.notify_all();
+    return mine.status;
+  }
   std::lock_guard lock(mu_);
   try {
     setDurability(durability);
@@ -95,6 +114,51 @@ Status SqliteStore::write(const char* what, Durability durability,
     return storageError(what, e);
   } catch (const std::exception& e) {
     return storageError(what, e);
+  }
+}
+
+Status SqliteStore::runBody(const PendingWrite& w) {
+  try {
+    return (*w.body)();
+  } catch (const Poco::Data::SQLite::ConstraintViolationException& e) {
+    return Status::fail(kConflict, std::string(w.what) + ": " + e.displayText());
+  } catch (const Poco::Exception& e) {
+    return storageError(w.what, e);
+  } catch (const std::exception& e) {
+    return storageError(w.what, e);
+  }
+}
+
+void SqliteStore::commitGroup(const std::vector<PendingWrite*>& group) {
+  std::lock_guard lock(mu_);
+  const bool alone = group.size() == 1;  // no savepoint needed: the transaction is its own
+  // Bodies that succeeded but whose transaction did not commit are not acknowledged.
+  auto failSucceeded = [&](const std::string& detail) {
+    for (PendingWrite* w : group)
+      if (w->status) w->status = Status::fail(kStorage, std::string(w->what) + ": " + detail);
+  };
+  try {
+    setDurability(Durability::kFull);
+    Transaction tx(session_);
+    if (auto s = tx.begin(); !s) return failSucceeded(s.detail());
+    bool anyChange = false;
+    for (PendingWrite* w : group) {
+      if (!alone) session_ << "SAVEPOINT group_write", now;
+      w->status = runBody(*w);
+      if (!alone) {
+        // A failed body's changes are undone; ROLLBACK TO throws if SQLite already ended
+        // the whole transaction (then nothing of the group is committed: caught below).
+        if (!w->status) session_ << "ROLLBACK TO group_write", now;
+        session_ << "RELEASE group_write", now;
+      }
+      anyChange = anyChange || bool(w->status);
+    }
+    if (!anyChange) return;  // the transaction rolls back
+    if (auto s = tx.commit(); !s) return failSucceeded(s.detail());
+  } catch (const Poco::Exception& e) {
+    failSucceeded("transaction aborted: " + e.displayText());
+  } catch (const std::exception& e) {
+    failSucceeded(std::string("transaction aborted: ") + e.what());
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <Poco/Data/Session.h>
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -108,10 +109,26 @@ class SqliteStore final : public Store {
 
   explicit SqliteStore(const Poco::Data::Session& session);
 
-  // Runs `body` (returning Status, free to throw Poco exceptions) inside one write
-  // transaction under the mutex; commits only if it returned ok. Every exception
-  // becomes reason "storage" (or "conflict" for a constraint violation) naming `what`.
+  // Runs `body` (returning Status, free to throw Poco exceptions) inside a write
+  // transaction under the mutex; its changes are committed only if it returned ok, and
+  // write() returns ok only once they are committed (with kFull: synced to disk). Every
+  // exception becomes reason "storage" (or "conflict" for a constraint violation) naming
+  // `what`.
+  // Group commit: kFull writes that arrive while another is committing wait, then run
+  // together in one transaction, each body inside its own SAVEPOINT (a failing body
+  // rolls back to it and leaves the others), so concurrent callers share one fsync. A
+  // failed COMMIT fails every body of the group; none is acknowledged.
   Status write(const char* what, Durability durability, const std::function<Status()>& body);
+  struct PendingWrite {
+    const char* what;
+    const std::function<Status()>* body;
+    Status status;
+    bool done = false;
+  };
+  // One transaction for `group` under the mutex; sets each entry's status.
+  void commitGroup(const std::vector<PendingWrite*>& group);
+  // `body` inside the open transaction, exceptions converted as write() describes.
+  Status runBody(const PendingWrite& w);
   // Runs a read-only `body` under the mutex, converting exceptions the same way.
   Status read(const char* what, const std::function<Status()>& body);
   // Sets PRAGMA synchronous when it differs from the connection's current setting.
@@ -132,6 +149,11 @@ class SqliteStore final : public Store {
 
   std::mutex mu_;
   Poco::Data::Session session_;
+  // Group commit (write()): kFull writes queue here while a leader commits.
+  std::mutex groupMu_;
+  std::condition_variable groupCv_;
+  std::vector<PendingWrite*> groupQueue_;
+  bool groupLeader_ = false;
   Durability durability_ = Durability::kFull;
 };
 
