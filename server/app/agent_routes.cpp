@@ -7,6 +7,7 @@
 #include "app/auth.h"
 #include "app/device_auth.h"
 #include "app/http_error.h"
+#include "app/idle_polls.h"
 #include "app/request_body.h"
 #include "keyturn/bundle.h"
 #include "keyturn/crypto_util.h"
@@ -193,23 +194,52 @@ std::string idleTag(ServerContext &context) {
   return "\"idle-v" + std::to_string(version) + "\"";
 }
 
+void sendNotModified(HTTPServerResponse &response, const std::string &tag) {
+  response.set("ETag", tag);
+  response.set("Cache-Control", "no-store");
+  response.setStatusAndReason(HTTPResponse::HTTP_NOT_MODIFIED);
+  response.setContentLength(0);
+  response.send();
+}
+
 void tokens(ServerContext &context, HTTPServerRequest &request,
             HTTPServerResponse &response) {
-  DeviceRecord device = authenticateDevice(context, request);
+  // Taken before any read (the device row included): see IdlePolls.
+  const auto readAt = IdlePolls::Clock::now();
+  PeerDevice peer = verifyPeerDevice(context, request);
+  IdlePolls::Key key{peer.fingerprint, context.deliveries.ticket(peer.id),
+                     context.bundle.version(std::time(nullptr)), ""};
   std::int64_t wait =
       queryInteger(request, "wait", kDefaultPollSeconds, 0, kMaxPollSeconds);
   const std::string ifNoneMatch = request.get("If-None-Match", "");
+  // The idle agent's fast path: nothing queued and nothing new as of under a second
+  // ago, in this process's knowledge. Answered without touching the store.
+  std::optional<std::string> known;
+  if (!ifNoneMatch.empty())
+    known = context.idlePolls.idleTag(peer.id, key, readAt);
+  if (known && *known == ifNoneMatch && wait == 0)
+    return sendNotModified(response, *known);
+  DeviceRecord device = known ? DeviceRecord{} : activeDevice(context, peer);
+  if (known)
+    device.id = peer.id;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait);
   std::vector<TargetRecord> queued;
   std::string tag;
-  for (;;) {
-    std::uint64_t ticket = context.deliveries.ticket(device.id);
-    auto found = context.store->queuedTokens(
-        device.id, std::time(nullptr) - kRedeliverySeconds);
-    if (!found)
-      storageFailed(found.error());
-    queued = std::move(found).value();
-    tag = idleTag(context);
+  for (bool firstRead = true;; firstRead = false) {
+    std::uint64_t ticket =
+        firstRead ? key.ticket : context.deliveries.ticket(device.id);
+    if (firstRead && known) {
+      tag = *known; // nothing queued, as of under a second ago
+    } else {
+      auto found = context.store->queuedTokens(
+          device.id, std::time(nullptr) - kRedeliverySeconds);
+      if (!found)
+        storageFailed(found.error());
+      queued = std::move(found).value();
+      tag = idleTag(context);
+      if (firstRead && queued.empty())
+        context.idlePolls.rememberIdle(device.id, key, tag, readAt);
+    }
     // Hold only while nothing is queued and nothing the agent knows of has
     // changed.
     if (!queued.empty() || (!ifNoneMatch.empty() && tag != ifNoneMatch))
@@ -227,14 +257,8 @@ void tokens(ServerContext &context, HTTPServerRequest &request,
       break; // too many polls held: answer now, the agent polls again
   }
   std::int64_t now = std::time(nullptr);
-  if (queued.empty() && tag == ifNoneMatch) {
-    response.set("ETag", tag);
-    response.set("Cache-Control", "no-store");
-    response.setStatusAndReason(HTTPResponse::HTTP_NOT_MODIFIED);
-    response.setContentLength(0);
-    response.send();
-    return;
-  }
+  if (queued.empty() && tag == ifNoneMatch)
+    return sendNotModified(response, tag);
   std::string out = "{\"tokens\":[";
   bool first = true;
   for (const TargetRecord &t : queued) {

@@ -119,7 +119,7 @@ Status CoordinatorApplication::build() {
                                    BundleState(bundlePath, tenant), Router{},
                                    std::move(store).value(),
                                    std::make_unique<tls::CertificateAuthority>(std::move(ca).value()),
-                                   DeliveryNotifier{}, HttpMetrics{}});
+                                   DeliveryNotifier{}, HttpMetrics{}, IdlePolls{}});
   addSystemRoutes(*context_);
   addLoginRoutes(*context_);
   addDeviceRoutes(*context_);

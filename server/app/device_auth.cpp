@@ -49,8 +49,8 @@ peerCertificate(Poco::Net::HTTPServerRequest &request) {
 
 } // namespace
 
-DeviceRecord authenticateDevice(ServerContext &context,
-                                Poco::Net::HTTPServerRequest &request) {
+PeerDevice verifyPeerDevice(ServerContext &context,
+                            Poco::Net::HTTPServerRequest &request) {
   if (!context.ca)
     throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED,
                     "device_certificate_required",
@@ -59,20 +59,24 @@ DeviceRecord authenticateDevice(ServerContext &context,
   if (!cert)
     throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED,
                     "device_certificate_required", kNeedCertificate);
-  std::time_t now = std::time(nullptr);
-  auto deviceId = context.ca->verifyClientCertificate(*cert, now);
+  auto deviceId = context.ca->verifyClientCertificate(*cert, std::time(nullptr));
   if (!deviceId)
     throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED,
                     "device_certificate_required",
                     std::string(kNeedCertificate) + " (" + deviceId.reason() +
                         ": " + deviceId.detail() + ")");
-  auto device = context.store->getDevice(deviceId.value());
+  return PeerDevice{deviceId.value(), cert->fingerprintSha256()};
+}
+
+DeviceRecord activeDevice(ServerContext &context, const PeerDevice &peer) {
+  std::time_t now = std::time(nullptr);
+  auto device = context.store->getDevice(peer.id);
   if (!device) {
     if (device.reason() != "not_found")
       throw HttpError(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, device.reason(),
                       device.detail());
     throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "unknown_device",
-                    "no enrolled device " + deviceId.value());
+                    "no enrolled device " + peer.id);
   }
   if (device->removedAt)
     throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "device_removed",
@@ -80,7 +84,7 @@ DeviceRecord authenticateDevice(ServerContext &context,
                         " was removed; its certificate is revoked");
   // A certificate for the same id from an earlier enrollment is not this
   // device.
-  if (device->certFingerprint != cert->fingerprintSha256())
+  if (device->certFingerprint != peer.fingerprint)
     throw HttpError(HTTPResponse::HTTP_FORBIDDEN, "unknown_device",
                     "this certificate is not the one device " + device->id +
                         " enrolled with");
@@ -92,6 +96,11 @@ DeviceRecord authenticateDevice(ServerContext &context,
     device->lastContact = now;
   }
   return std::move(device).value();
+}
+
+DeviceRecord authenticateDevice(ServerContext &context,
+                                Poco::Net::HTTPServerRequest &request) {
+  return activeDevice(context, verifyPeerDevice(context, request));
 }
 
 } // namespace keyturn::server

@@ -23,4 +23,17 @@ namespace keyturn::server {
 DeviceRecord authenticateDevice(ServerContext &context,
                                 Poco::Net::HTTPServerRequest &request);
 
+// The two halves of authenticateDevice, for the idle poll's fast path (IdlePolls),
+// which checks the certificate on every call but may skip the row read.
+struct PeerDevice {
+  std::string id;          // the device the CA-verified certificate names
+  std::string fingerprint; // SHA-256 of that certificate, hex
+};
+// The certificate check alone (CA chain, validity, clientAuth, device URI). Throws
+// HttpError 401 "device_certificate_required" as above.
+PeerDevice verifyPeerDevice(ServerContext &context,
+                            Poco::Net::HTTPServerRequest &request);
+// The row check alone, for a verified peer: throws 403 as above, records last_contact.
+DeviceRecord activeDevice(ServerContext &context, const PeerDevice &peer);
+
 } // namespace keyturn::server

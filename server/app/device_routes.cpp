@@ -126,6 +126,9 @@ void removeDevice(ServerContext &context, HTTPServerRequest &request,
                       "device " + id + " was already removed");
     storageFailed(s.error());
   }
+  // Changes the device's ticket, so no idle poll is answered from memory any more
+  // (IdlePolls), and ends its held polls.
+  context.deliveries.notifyDevice(id);
   sendJson(response, HTTPResponse::HTTP_OK,
            "{\"device\":" + json::quote(id) + ",\"removed\":true}");
 }

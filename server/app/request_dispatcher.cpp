@@ -61,6 +61,9 @@ void RequestDispatcher::handleRequest(Poco::Net::HTTPServerRequest& request,
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   context_.http.record(request.getMethod(), route, static_cast<int>(response.getStatus()),
                        ms / 1000.0);
+  // An idle agent's 304 is the most frequent answer of all and says nothing happened: it
+  // is counted in /metrics (keyturn_http_requests_total) but not logged line by line.
+  if (response.getStatus() == HTTPResponse::HTTP_NOT_MODIFIED) return;
   context_.log.info(
       "request",
       {LogField::str("method", request.getMethod()), LogField::str("path", path),

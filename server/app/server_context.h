@@ -6,6 +6,7 @@
 #include "app/bundle_state.h"
 #include "app/delivery_notifier.h"
 #include "app/http_metrics.h"
+#include "app/idle_polls.h"
 #include "app/log_sink.h"
 #include "app/router.h"
 #include "app/server_config.h"
@@ -29,6 +30,9 @@ struct ServerContext {
   DeliveryNotifier deliveries;
   // Requests by method, route and status, for /metrics.
   HttpMetrics http;
+  // Devices whose last poll found nothing queued: their next idle poll within a second
+  // is answered from memory (see IdlePolls for what invalidates an entry).
+  IdlePolls idlePolls;
 };
 
 }  // namespace keyturn::server

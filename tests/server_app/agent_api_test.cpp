@@ -268,6 +268,51 @@ TEST_CASE("tokens: an idle poll is 304 with the ETag, a queued token wakes a "
       Catch::Contains("token.delivered"));
 }
 
+TEST_CASE("idle polls answered from memory: a removal is refused at once, a token "
+          "queued by another process still arrives",
+          "[api][agent]") {
+  ApiServer server;
+  EnrolledAgent a = server.enroll("laptop-17");
+  EnrolledAgent b = server.enroll("laptop-18");
+  auto idlePoll = [&](const EnrolledAgent &agent, const std::string &tag) {
+    return server.agent(agent, "GET", "/api/v1/agent/tokens?wait=0", "",
+                        {{"If-None-Match", tag}});
+  };
+  std::string tagA = server.agent(a, "GET", "/api/v1/agent/tokens?wait=0").etag;
+  std::string tagB = server.agent(b, "GET", "/api/v1/agent/tokens?wait=0").etag;
+  REQUIRE(!tagA.empty());
+  // The first idle poll reads the store, the next ones within a second may not.
+  for (int i = 0; i < 3; ++i) {
+    CHECK(idlePoll(a, tagA).status == 304);
+    CHECK(idlePoll(b, tagB).status == 304);
+  }
+  // A removal through this server is seen by the very next poll.
+  REQUIRE(server.sendAs(server.aliceSession, "DELETE", "/api/v1/devices/laptop-17")
+              .status == 200);
+  HttpReply removed = idlePoll(a, tagA);
+  CHECK(removed.status == 403);
+  CHECK(errorOf(removed) == "device_removed");
+  // A token written by another connection to the database (as another coordinator
+  // process would) is not notified in this one: it arrives once the remembered idle
+  // answer is a second old.
+  queueToken(server, "r-1", "laptop-18");
+  auto queued = std::chrono::steady_clock::now();
+  HttpReply got;
+  for (int i = 0; i < 100; ++i) {
+    got = idlePoll(b, tagB);
+    if (got.status != 304)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - queued)
+                       .count();
+  REQUIRE(got.status == 200);
+  auto tokens = parseBody(got)->getArray("tokens");
+  REQUIRE(tokens->size() == 1);
+  CHECK(tokens->getObject(0)->getValue<std::string>("request") == "r-1");
+  CHECK(seconds < 3.0); // about one second, never the agent's next long poll
+}
+
 TEST_CASE(
     "results: the same result twice is recorded once, a different one is 409",
     "[api][agent]") {

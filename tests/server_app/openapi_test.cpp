@@ -65,7 +65,8 @@ std::set<Route> registeredRoutes() {
       std::move(store).value(),
       nullptr,
       server::DeliveryNotifier{},
-      server::HttpMetrics{}};
+      server::HttpMetrics{},
+      server::IdlePolls{}};
   server::addSystemRoutes(context);
   server::addLoginRoutes(context);
   server::addDeviceRoutes(context);
