@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <ctime>
 #include <optional>
+#include <utility>
 
 #include "app/http_error.h"
 #include "tls/certificate.h"
@@ -59,13 +60,15 @@ PeerDevice verifyPeerDevice(ServerContext &context,
   if (!cert)
     throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED,
                     "device_certificate_required", kNeedCertificate);
-  auto deviceId = context.ca->verifyClientCertificate(*cert, std::time(nullptr));
+  std::string fingerprint;
+  auto deviceId =
+      context.ca->verifyClientCertificate(*cert, std::time(nullptr), &fingerprint);
   if (!deviceId)
     throw HttpError(HTTPResponse::HTTP_UNAUTHORIZED,
                     "device_certificate_required",
                     std::string(kNeedCertificate) + " (" + deviceId.reason() +
                         ": " + deviceId.detail() + ")");
-  return PeerDevice{deviceId.value(), cert->fingerprintSha256()};
+  return PeerDevice{deviceId.value(), std::move(fingerprint)};
 }
 
 DeviceRecord activeDevice(ServerContext &context, const PeerDevice &peer) {

@@ -1,6 +1,8 @@
 #include "tls/certificate.h"
 
+#include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include <cerrno>
 #include <cstring>
@@ -36,9 +38,14 @@ std::string Certificate::pem() const {
 }
 
 std::string Certificate::fingerprintSha256() const {
+  // Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up in its provider
+  // store on every digest, a cost an idle agent's poll pays each time (it is
+  // fingerprinted per request). Kept for the life of the process.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
-  if (X509_digest(cert_.get(), EVP_sha256(), md, &size) != 1) return {};
+  if (X509_digest(cert_.get(), kSha256 != nullptr ? kSha256 : EVP_sha256(), md, &size) != 1)
+    return {};
   return toHex(md, size);
 }
 

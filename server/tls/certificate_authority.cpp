@@ -183,9 +183,10 @@ bool withinValidity(const Certificate& cert, std::time_t now) {
 }
 }  // namespace
 
-Result<std::string> CertificateAuthority::verifyClientCertificate(const Certificate& cert,
-                                                                  std::time_t now) const {
+Result<std::string> CertificateAuthority::verifyClientCertificate(
+    const Certificate& cert, std::time_t now, std::string* fingerprintOut) const {
   const std::string fingerprint = cert.fingerprintSha256();
+  if (fingerprintOut != nullptr) *fingerprintOut = fingerprint;
   {
     std::lock_guard<std::mutex> lock(verified_->mutex);
     auto it = verified_->deviceByFingerprint.find(fingerprint);

@@ -49,8 +49,10 @@ class CertificateAuthority {
   // A certificate that verified once is remembered by its SHA-256 fingerprint, so a
   // poll over a kept-alive connection costs a digest and a validity check, not an ECDSA
   // verification (the CA never changes while the server runs; revocation is the
-  // device table's, checked by the caller on every call). Thread-safe.
-  Result<std::string> verifyClientCertificate(const Certificate& cert, std::time_t now) const;
+  // device table's, checked by the caller on every call). Thread-safe. `fingerprint`,
+  // when given, receives the certificate's SHA-256 fingerprint (hex), computed anyway.
+  Result<std::string> verifyClientCertificate(const Certificate& cert, std::time_t now,
+                                              std::string* fingerprint = nullptr) const;
 
   const Certificate& certificate() const { return cert_; }
   const TlsKey& key() const { return key_; }
