@@ -4,7 +4,9 @@
 // complete: the completer's signature checked, 10,000 tokens signed by the issuer, each
 // with its Merkle audit path, and stored in one durable transaction. For the
 // breakdown, the issuer's part (tree, 10,000 signatures, serialisation) is then
-// timed alone with the same core calls completion makes.
+// timed alone on one thread the way completion did it before the batch signer
+// (appendSignature per token): a control for the machine's load in the same run. Last,
+// 10,000 bare signatures with sign() and with Ed25519BatchSigner.
 #include <cstdio>
 
 #include "bench_coordinator.h"
@@ -26,7 +28,7 @@ std::string why(const Status& s) { return s ? "" : s.reason() + ": " + s.detail(
 
 double ms(Clock::time_point start) { return secondsSince(start) * 1000; }
 
-// What completion does per target, without the store: sign and serialise every token.
+// What completion did per target before the batch signer, without the store.
 double issuerOnlyMs(const keyturn::test::Tenant& tenant, const std::string& jws,
                     const std::vector<std::string>& targets) {
   auto start = Clock::now();
@@ -44,6 +46,22 @@ double issuerOnlyMs(const keyturn::test::Tenant& tenant, const std::string& jws,
   }
   require(bytes > 0, "no tokens");
   return ms(start);
+}
+
+// 10,000 issuer signatures over token-sized messages on one thread: sign() (a fresh
+// OpenSSL context per call, as appendSignature does) against Ed25519BatchSigner (one
+// context copied per call, as completion does).
+void signingOnly(const keyturn::test::Tenant& tenant, std::size_t n) {
+  const std::string message(600, 'x');
+  auto t0 = Clock::now();
+  for (std::size_t i = 0; i < n; ++i) (void)tenant.issuer.sign(message + std::to_string(i));
+  double plain = ms(t0);
+  Ed25519BatchSigner signer(tenant.issuer);
+  auto t1 = Clock::now();
+  for (std::size_t i = 0; i < n; ++i) (void)signer.sign(message + std::to_string(i));
+  double batch = ms(t1);
+  std::printf("signing only, one thread, %zu signatures: sign() %.0f ms, batch signer %.0f ms\n",
+              n, plain, batch);
 }
 
 }  // namespace
@@ -113,6 +131,7 @@ int runFanout(const Options& options) {
     std::printf("%-6d %12.0f %12.1f %12.0f %14.0f\n", round, submitMs, approveMs, completeMs,
                 issuerMs);
   }
+  signingOnly(tenant, n);
   std::printf("%-6s %12.0f %12.1f %12.0f %14.0f   (goal: complete < 1000 ms)\n", "median",
               median(submits), median(approves), median(completes), median(issuers));
   return 0;
