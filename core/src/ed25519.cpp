@@ -192,30 +192,4 @@ Signature Ed25519PrivateKey::sign(std::string_view message) const {
   return sig;
 }
 
-Ed25519BatchSigner::Ed25519BatchSigner(const Ed25519PrivateKey& key)
-    : key_(key.key_), ready_(EVP_MD_CTX_new()), work_(EVP_MD_CTX_new()) {
-  if (ready_ == nullptr || work_ == nullptr ||
-      EVP_DigestSignInit(ready_, nullptr, nullptr, nullptr, key_.get()) != 1) {
-    EVP_MD_CTX_free(ready_);
-    EVP_MD_CTX_free(work_);
-    throw std::runtime_error("OpenSSL could not set up signing");
-  }
-}
-
-Ed25519BatchSigner::~Ed25519BatchSigner() {
-  EVP_MD_CTX_free(ready_);
-  EVP_MD_CTX_free(work_);
-}
-
-Signature Ed25519BatchSigner::sign(std::string_view message) {
-  Signature sig{};
-  std::size_t len = sig.size();
-  if (EVP_MD_CTX_copy_ex(work_, ready_) != 1 ||
-      EVP_DigestSign(work_, sig.data(), &len, reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size()) != 1 ||
-      len != sig.size())
-    throw std::runtime_error("OpenSSL could not sign");
-  return sig;
-}
-
 }  // namespace keyturn

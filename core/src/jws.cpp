@@ -92,11 +92,11 @@ void appendSignature(JwsEnvelope& jws, const Ed25519PrivateKey& key, const std::
   jws.signatures.push_back(std::move(s));
 }
 
-JwsSignature signatureFor(const JwsEnvelope& jws, Ed25519BatchSigner& signer,
+JwsSignature signatureFor(const JwsEnvelope& jws, const Ed25519PrivateKey& key,
                           const std::string& headerJson) {
   JwsSignature s;
   s.protectedB64 = base64url::encode(headerJson);
-  s.signature = signer.sign(jws.signingInput(s));
+  s.signature = key.sign(jws.signingInput(s));
   s.signatureB64 = base64url::encode(s.signature.data(), s.signature.size());
   return s;
 }

@@ -11,7 +11,6 @@
 #include "keyturn/result.h"
 
 typedef struct evp_pkey_st EVP_PKEY;
-typedef struct evp_md_ctx_st EVP_MD_CTX;
 
 namespace keyturn {
 
@@ -62,31 +61,10 @@ class Ed25519PrivateKey {
   const Ed25519PublicKey& publicKey() const { return public_; }
 
  private:
-  friend class Ed25519BatchSigner;
   Ed25519PrivateKey(std::shared_ptr<EVP_PKEY> key, Ed25519PublicKey pub)
       : key_(std::move(key)), public_(std::move(pub)) {}
   std::shared_ptr<EVP_PKEY> key_;
   Ed25519PublicKey public_;
-};
-
-// Signs many messages with one key, for the issuer's fan-out of one token per device.
-// The same signatures as Ed25519PrivateKey::sign (Ed25519 is deterministic), made
-// cheaper: OpenSSL 3's EVP_DigestSignInit fetches the algorithm from its provider and
-// builds a context on every call, so it is done once here and the ready context is
-// copied per message. Not thread-safe: one signer per thread. Keeps `key` alive.
-class Ed25519BatchSigner {
- public:
-  explicit Ed25519BatchSigner(const Ed25519PrivateKey& key);
-  ~Ed25519BatchSigner();
-  Ed25519BatchSigner(const Ed25519BatchSigner&) = delete;
-  Ed25519BatchSigner& operator=(const Ed25519BatchSigner&) = delete;
-  // Throws std::runtime_error if OpenSSL fails, as sign() does.
-  Signature sign(std::string_view message);
-
- private:
-  std::shared_ptr<EVP_PKEY> key_;
-  EVP_MD_CTX* ready_ = nullptr;  // initialised for signing with key_, never used itself
-  EVP_MD_CTX* work_ = nullptr;   // a copy of ready_ per message
 };
 
 // The thumbprint of a raw key, without building a key object.

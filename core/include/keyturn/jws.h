@@ -51,10 +51,10 @@ JwsEnvelope newJws(std::string_view payload);
 // the order given by `headerJson`, which must be a JSON object text).
 void appendSignature(JwsEnvelope& jws, const Ed25519PrivateKey& key, const std::string& headerJson);
 
-// The signature appendSignature would append, made with a batch signer and without
-// parsing `headerJson` back: `header` stays null, so this is for an envelope that is
-// only serialised (the issuer's tokens), never inspected.
-JwsSignature signatureFor(const JwsEnvelope& jws, Ed25519BatchSigner& signer,
+// The signature appendSignature would append, without parsing `headerJson` back:
+// `header` stays null, so this is for an envelope that is only serialised (the issuer's
+// tokens, 10,000 for one request), never inspected.
+JwsSignature signatureFor(const JwsEnvelope& jws, const Ed25519PrivateKey& key,
                           const std::string& headerJson);
 
 }  // namespace keyturn
