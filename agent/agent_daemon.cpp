@@ -12,6 +12,8 @@
 #include <ctime>
 #include <random>
 
+#include "keyturn/bundle.h"
+#include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
 #include "keyturn/token.h"
 #include "plugin_host.h"
@@ -107,6 +109,12 @@ Status AgentDaemon::start() {
   host_ = std::make_unique<plugin::PluginHost>();
   if (Status s = host_->load(config_.pluginDir, pluginConfig.value()); !s) return s;
   runner_ = std::make_unique<PluginActionRunner>(*host_, *platform_);
+
+  refused_ = RefusedBundle::fromJson(state_->meta("refused_bundle").value_or(""));
+  if (refused_)
+    log_.warn("a bundle update refused earlier is still ignored while the coordinator serves it",
+              {LogField::num("version", static_cast<std::int64_t>(refused_->version())),
+               LogField::str("sha256", refused_->sha256()), LogField::str("reason", refused_->reason())});
 
   detected_ = detectFacts();
   facts_ = agentFacts(config_, detected_);
@@ -257,13 +265,20 @@ bool AgentDaemon::syncBundles() {
   for (std::size_t i = 0; i < list->size(); ++i) {
     // One at a time, each checked against the one in force: TrustStore refuses a gap,
     // a rollback or a bundle the current admins did not sign, and keeps the current one.
-    auto version = trust_->update(json::stringify(list->get(static_cast<unsigned>(i))), now());
+    std::string bytes = json::stringify(list->get(static_cast<unsigned>(i)));
+    std::string sha = toHex(sha256(bytes));
+    // The same refused bytes again: already logged and reported; stop here quietly.
+    if (refused_ && refused_->skips(sha, now())) break;
+    auto version = trust_->update(bytes, now());
     if (!version) {
       log_.error("bundle update refused; keeping the current bundle",
                  {LogField::num("version", static_cast<std::int64_t>(trust_->currentVersion())),
-                  LogField::str("reason", version.reason()), LogField::str("detail", version.detail())});
+                  LogField::str("reason", version.reason()), LogField::str("detail", version.detail()),
+                  LogField::str("sha256", sha)});
+      rememberRefusal(bytes, sha, version.error());
       break;
     }
+    if (refused_ && version.value() >= refused_->version()) forgetRefusal();
     log_.info("bundle updated", {LogField::num("version", static_cast<std::int64_t>(version.value()))});
     changed = true;
   }
@@ -277,6 +292,21 @@ bool AgentDaemon::syncBundles() {
     }
   }
   return true;
+}
+
+void AgentDaemon::rememberRefusal(const std::string& bytes, const std::string& sha, const Error& why) {
+  std::uint64_t version = 0;
+  if (auto b = TrustBundle::parse(bytes)) version = b->version;
+  refused_.emplace(version, sha, why.reason, why.detail, now());
+  if (Status s = state_->setMeta("refused_bundle", refused_->toJson()); !s)
+    log_.warn("cannot store the refused bundle's digest (it is checked again at the next start)",
+              {LogField::str("detail", s.detail())});
+}
+
+void AgentDaemon::forgetRefusal() {
+  if (!refused_) return;
+  refused_.reset();
+  (void)state_->setMeta("refused_bundle", "");
 }
 
 bool AgentDaemon::reportResults() {

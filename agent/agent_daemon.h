@@ -23,6 +23,7 @@
 #include "device_facts.h"
 #include "keyturn/replay_journal.h"
 #include "keyturn/trust_store.h"
+#include "refused_bundle.h"
 #include "token_processor.h"
 
 namespace keyturn::plugin {
@@ -55,6 +56,8 @@ class AgentDaemon {
   bool sendFacts();
   void decideTokens();
   void noteContact();
+  void rememberRefusal(const std::string& bytes, const std::string& sha256Hex, const Error& why);
+  void forgetRefusal();
   void pause(std::int64_t milliseconds);
   std::int64_t backoffMillis(int failures);
 
@@ -64,6 +67,7 @@ class AgentDaemon {
   DeviceFacts facts_;
   std::unique_ptr<TrustStore> trust_;
   std::optional<AcceptedBundle> bundle_;
+  std::optional<RefusedBundle> refused_;  // the last update refused, not re-verified each poll
   std::unique_ptr<AgentState> state_;
   std::unique_ptr<ReplayJournal> journal_;
   std::unique_ptr<plugin::Platform> platform_;

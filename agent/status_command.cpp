@@ -12,6 +12,7 @@
 #include "keyturn/bundle.h"
 #include "keyturn/json.h"
 #include "keyturn/trust_store.h"
+#include "refused_bundle.h"
 
 namespace keyturn::agent {
 
@@ -68,6 +69,7 @@ int statusCommand(int argc, char** argv) {
   counts = c.value();
   if (auto m = state.value()->meta("last_contact")) lastContact = std::atoll(m->c_str());
   bool expired = static_cast<std::int64_t>(expires) <= now;
+  auto refused = RefusedBundle::fromJson(state.value()->meta("refused_bundle").value_or(""));
 
   if (format == "json") {
     std::ostringstream out;
@@ -77,7 +79,8 @@ int statusCommand(int argc, char** argv) {
         << ",\"expired\":" << (expired ? "true" : "false") << "},\"last_contact\":";
     if (lastContact > 0) out << lastContact; else out << "null";
     out << ",\"inbox\":" << counts.inbox << ",\"running\":" << counts.running << ",\"outbox\":" << counts.outbox
-        << ",\"undeliverable\":" << counts.undeliverable << ",\"executed\":" << counts.executed << "}";
+        << ",\"undeliverable\":" << counts.undeliverable << ",\"executed\":" << counts.executed
+        << ",\"refused_bundle\":" << (refused ? refused->toJson() : "null") << "}";
     std::cout << out.str() << std::endl;
     return 0;
   }
@@ -90,6 +93,9 @@ int statusCommand(int argc, char** argv) {
             << (counts.undeliverable ? ", " + std::to_string(counts.undeliverable) + " refused by the coordinator" : "")
             << "\n"
             << "executed      " << counts.executed << std::endl;
+  if (refused)
+    std::cout << "refused       bundle v" << refused->version() << " (" << refused->reason() << ": " << refused->detail()
+              << ") at " << when(refused->at()) << "; sha256 " << refused->sha256() << std::endl;
   return 0;
 }
 
