@@ -3,13 +3,13 @@
 // Real coordinator, real CLI, real agents; an attacker who holds the coordinator's data
 // folder is played by editing its SQLite database directly.
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 
+#include "coordinator_db.h"
 #include "fleet.h"
 #include "keyturn/crypto_util.h"
 #include "keyturn/ed25519.h"
@@ -22,45 +22,6 @@ using namespace keyturn;
 using namespace keyturn::test;
 namespace fs = std::filesystem;
 
-namespace {
-
-// The coordinator's database, opened as an attacker with the data folder would.
-class Database {
- public:
-  explicit Database(const std::string& path) {
-    REQUIRE(sqlite3_open(path.c_str(), &db_) == SQLITE_OK);
-    sqlite3_busy_timeout(db_, 5000);
-  }
-  ~Database() { sqlite3_close(db_); }
-  // Runs `sql` with text parameters ?1, ?2, ...; returns the first column of the first
-  // row ("" when none). REQUIREs success.
-  std::string run(const std::string& sql, const std::vector<std::string>& params = {}) {
-    sqlite3_stmt* st = nullptr;
-    INFO(sql << ": " << sqlite3_errmsg(db_));
-    REQUIRE(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-    for (std::size_t i = 0; i < params.size(); ++i)
-      sqlite3_bind_text(st, static_cast<int>(i + 1), params[i].c_str(), -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    std::string first;
-    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr)
-      first = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-    INFO(sqlite3_errmsg(db_));
-    REQUIRE((rc == SQLITE_ROW || rc == SQLITE_DONE));
-    return first;
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-std::string kidOf(const std::string& pubJsonFile) {
-  auto o = json::parseObject(readFile(pubJsonFile, 1 << 16).value());
-  REQUIRE(o);
-  return o.value()->getValue<std::string>("kid");
-}
-
-}  // namespace
 
 TEST_CASE("a rejected request can be neither completed nor approved afterwards, and issues no token",
           "[integration][security]") {
@@ -113,7 +74,7 @@ TEST_CASE(
   // key. They add an approval "by bob" — his kid is public in the bundle — signed with
   // the only key they have, and mark the request approved.
   {
-    Database db(t.data + "/keyturn.db");
+    CoordinatorDb db(t.data + "/keyturn.db");
     JwsEnvelope jws;
     jws.payloadB64 = db.run("SELECT payload_b64 FROM requests WHERE id = ?1", {id});
     REQUIRE(!jws.payloadB64.empty());
@@ -182,7 +143,7 @@ TEST_CASE(
   // into the coordinator's published chain directly.
   std::string bytes = readFile(v2, 1 << 23).value();
   {
-    Database db(t.data + "/keyturn.db");
+    CoordinatorDb db(t.data + "/keyturn.db");
     db.run("INSERT INTO bundles (version, sha256, file, published_at) VALUES (2, ?1, ?2, ?3)",
            {toHex(sha256(bytes)), v2, std::to_string(std::time(nullptr))});
   }

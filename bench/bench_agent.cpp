@@ -1,0 +1,279 @@
+// bench_agent (issue 4): the endpoint agent's two figures, against the real
+// `keyturn-server` (BenchServer: the fixture tenant, sessions arranged in its database)
+// and a real `keyturn-agent` enrolled with `keyturn-agent enroll` and run as a process.
+//   rss      idle resident memory of the enrolled, connected agent after it has polled
+//            for --seconds (default 60: two and a half held polls of 25 s), read from
+//            /proc/PID/status and /proc/PID/smaps; once as shipped, once with
+//            MALLOC_ARENA_MAX=1, once with only the device plugin in its plugin folder
+//   latency  the complete call (POST /requests/ID/complete) to the plugin's command
+//            starting on the online agent (a fake loginctl that writes its start time),
+//            --rounds runs (default 20), each after the agent is back in a held poll
+// Figures go to docs/performance.md ("Agent (issue 4)"); nothing here asserts a time.
+#include <unistd.h>
+
+#include <csignal>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "bench_coordinator.h"
+#include "bench_server.h"
+#include "keyturn/crypto_util.h"
+#include "keyturn/json.h"
+#include "keyturn/jws.h"
+#include "program.h"
+#include "workflow_fixture.h"  // signOver (header only)
+
+namespace keyturn::bench {
+namespace {
+
+namespace fs = std::filesystem;
+using keyturn::test::ServerProcess;
+
+struct AgentOptions {
+  double idleSeconds = 60;
+  int rounds = 20;
+};
+
+std::int64_t wallMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// An agent enrolled with the real `keyturn-agent enroll`, its lock command a fake
+// loginctl that appends its start time (µs since the epoch) to base/locks.
+class EnrolledAgent {
+ public:
+  EnrolledAgent(BenchServer& server, const std::string& device, const std::string& pluginDir)
+      : device_(device), base_(server.tmp / ("agent-" + device)) {
+    fs::create_directories(base_ + "/bin");
+    std::ofstream(base_ + "/facts.json")
+        << "{\"id\":" << json::quote(device) << ",\"ownership\":\"corporate\",\"groups\":[\"lab\"]}";
+    auto admin = server.client();
+    Reply code = admin->send("POST", "/api/v1/devices/enrollment-codes", "{}",
+                             {{"Authorization", server.bearer("alice")}});
+    require(code.status == 201, "enrollment code", code.body);
+    auto enrolled = keyturn::test::runProgram(
+        KEYTURN_AGENT_BINARY,
+        {"enroll", "--server", "https://localhost:" + std::to_string(server.port), "--ca",
+         server.config.caCertificate, "--code",
+         json::parseObject(code.body).value()->getValue<std::string>("code"), "--facts",
+         base_ + "/facts.json", "--config", config(), "--state", base_ + "/state", "--plugins",
+         pluginDir},
+        {});
+    require(enrolled.exit == 0, "keyturn-agent enroll", enrolled.all());
+    const std::string loginctl = base_ + "/bin/loginctl";
+    std::ofstream(loginctl) << "#!/bin/sh\necho $(($(date +%s%N) / 1000)) >> " << locks() << "\n";
+    fs::permissions(loginctl, fs::perms::owner_all);
+    std::ofstream(config(), std::ios::app) << "plugins.lock.command = " << loginctl << "\n";
+  }
+
+  std::unique_ptr<ServerProcess> run(const std::map<std::string, std::string>& env = {}) const {
+    auto p = std::make_unique<ServerProcess>(
+        KEYTURN_AGENT_BINARY, std::vector<std::string>{"run", "--config", config(), "--log-format", "json"},
+        env);
+    require(!p->waitForLine("\"connected\"", std::chrono::seconds(60)).empty(), "keyturn-agent run",
+            p->stderrText());
+    return p;
+  }
+
+  std::string config() const { return base_ + "/agent.conf"; }
+  std::string locks() const { return base_ + "/locks"; }
+  const std::string& device() const { return device_; }
+
+ private:
+  std::string device_, base_;
+};
+
+// "VmRSS:     8123 kB" -> 8123 for each "Key:" of a /proc file.
+std::map<std::string, long> procKb(const std::string& path) {
+  std::map<std::string, long> out;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    out[line.substr(0, colon)] = std::atol(line.c_str() + colon + 1);
+  }
+  return out;
+}
+
+// Rss per mapped file (anonymous memory as "[anon]"), largest first, from /proc/PID/smaps.
+std::vector<std::pair<long, std::string>> rssByMapping(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
+  std::map<std::string, long> kb;
+  std::string line, current = "[anon]";
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') < 16 && line.find(':') > 16) {
+      // "start-end perms offset dev inode   path"
+      std::istringstream fields(line);
+      std::string range, perms, offset, dev, inode, path;
+      fields >> range >> perms >> offset >> dev >> inode;
+      std::getline(fields, path);
+      path.erase(0, path.find_first_not_of(' '));
+      current = path.empty() ? "[anon]" : fs::path(path).filename().string();
+      if (!path.empty() && path[0] == '[') current = path;
+      continue;
+    }
+    if (line.rfind("Rss:", 0) == 0) kb[current] += std::atol(line.c_str() + 4);
+  }
+  std::vector<std::pair<long, std::string>> out;
+  for (const auto& [name, k] : kb) out.emplace_back(k, name);
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
+void idleRss(BenchServer& server, const EnrolledAgent& agent, const std::string& label,
+             const AgentOptions& options, const std::map<std::string, std::string>& env) {
+  auto p = agent.run(env);
+  const std::string status = "/proc/" + std::to_string(p->pid()) + "/status";
+  const auto start = Clock::now();
+  long minRss = 1L << 40, maxRss = 0;
+  while (secondsSince(start) < options.idleSeconds) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    long rss = procKb(status)["VmRSS"];
+    minRss = std::min(minRss, rss);
+    maxRss = std::max(maxRss, rss);
+  }
+  auto s = procKb(status);
+  auto rollup = procKb("/proc/" + std::to_string(p->pid()) + "/smaps_rollup");
+  std::printf("%-34s VmRSS %5.2f MiB (%.2f-%.2f while idle; HWM %.2f)  RssAnon %.2f  RssFile %.2f  "
+              "Pss %.2f  Private %.2f MiB  threads %ld\n",
+              label.c_str(), s["VmRSS"] / 1024.0, minRss / 1024.0, maxRss / 1024.0, s["VmHWM"] / 1024.0,
+              s["RssAnon"] / 1024.0, s["RssFile"] / 1024.0, rollup["Pss"] / 1024.0,
+              (rollup["Private_Clean"] + rollup["Private_Dirty"]) / 1024.0, s["Threads"]);
+  auto top = rssByMapping(p->pid());
+  std::printf("    largest:");
+  for (std::size_t i = 0; i < top.size() && i < 8; ++i)
+    std::printf(" %s %.2f%s", top[i].second.c_str(), top[i].first / 1024.0, i + 1 < 8 ? "," : "");
+  std::printf(" (MiB)\n");
+  // The agent stayed connected: its log has no error.
+  std::string log = p->stderrText();
+  require(log.find("\"level\":\"error\"") == std::string::npos, "agent logged an error while idle", log);
+  p->stop(SIGTERM);
+  (void)server;
+}
+
+int runRss(const AgentOptions& options) {
+  std::printf("== rss: idle resident memory of an enrolled, connected agent after %.0f s of polling "
+              "(goal <= 10 MiB)\n",
+              options.idleSeconds);
+  BenchServer server;
+  EnrolledAgent shipped(server, "bench-rss", KEYTURN_PLUGIN_DIR);
+  idleRss(server, shipped, "as shipped (3 plugins)", options, {});
+  idleRss(server, shipped, "MALLOC_ARENA_MAX=1", options, {{"MALLOC_ARENA_MAX", "1"}});
+  // The same agent with a plugin folder holding only the device plugin (lock, restart,
+  // retire, wipe): what loading the script and app plugins costs.
+  const std::string only = server.tmp / "plugins-device-only";
+  fs::create_directories(only);
+  for (const auto& e : fs::directory_iterator(KEYTURN_PLUGIN_DIR))
+    if (e.path().filename().string().find("device") != std::string::npos)
+      fs::copy_file(e.path(), only + "/" + e.path().filename().string());
+  EnrolledAgent deviceOnly(server, "bench-rss-device", only);
+  idleRss(server, deviceOnly, "device plugin only", options, {});
+  return 0;
+}
+
+int runLatency(const AgentOptions& options) {
+  std::printf("== latency: complete call -> plugin command starts on an online agent, %d runs "
+              "(goal < 1 s median)\n",
+              options.rounds);
+  BenchServer server;
+  EnrolledAgent agent(server, "bench-latency", KEYTURN_PLUGIN_DIR);
+  auto p = agent.run();
+  auto c = server.client();
+  c->send("GET", "/healthz");  // the handshake, outside the timer
+  const std::map<std::string, std::string> alice{{"Authorization", server.bearer("alice")}};
+  const auto& key = server.tenant.key("alice");
+  std::vector<double> total, call;
+  for (int round = 1; round <= options.rounds; ++round) {
+    // A device.lock needs no approval under the fixture policies: submit, then complete.
+    auto now = static_cast<std::uint64_t>(std::time(nullptr));
+    keyturn::test::TokenSpec spec;
+    spec.id = "r-lat-" + std::to_string(round);
+    spec.action = "device.lock";
+    spec.paramsJson = "{}";
+    spec.targets = {agent.device()};
+    spec.approvers.clear();
+    spec.completed = false;
+    spec.issued = false;
+    spec.created = now - 10;
+    spec.expires = spec.created + 86400;
+    std::string jws = keyturn::test::makeToken(server.tenant, spec);
+    auto done = server::test::signOver(key, completerHeader(key.publicKey().kid(), now),
+                                       parseJws(jws, 4).value().payloadB64);
+    Reply s = c->send("POST", "/api/v1/requests",
+                      "{\"token\":" + jws + ",\"targets\":[" + json::quote(agent.device()) + "]}", alice);
+    require(s.status == 201, "submit", s.body);
+    // Let the agent go back to a held poll after the previous round's result.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    const auto before = static_cast<std::size_t>(fs::exists(agent.locks()) ? fs::file_size(agent.locks()) : 0);
+    const std::int64_t t0 = wallMicros();
+    Reply d = c->send("POST", "/api/v1/requests/" + spec.id + "/complete",
+                      "{\"protected\":" + json::quote(done.protectedB64) +
+                          ",\"signature\":" + json::quote(done.signatureB64) + "}",
+                      alice);
+    const std::int64_t t1 = wallMicros();
+    require(d.status == 200, "complete", d.body);
+    std::string line;
+    const auto deadline = Clock::now() + std::chrono::seconds(30);
+    while (line.empty() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      std::ifstream in(agent.locks());
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (text.size() > before && text.back() == '\n')
+        line = text.substr(before, text.size() - before - 1);
+    }
+    require(!line.empty(), "the lock command did not start within 30 s", p->stderrText());
+    total.push_back((std::atoll(line.c_str()) - t0) / 1000.0);
+    call.push_back((t1 - t0) / 1000.0);
+    std::printf("run %2d  %7.1f ms to the plugin's command  (complete call %6.1f ms)\n", round, total.back(),
+                call.back());
+  }
+  std::sort(total.begin(), total.end());
+  std::printf("median %7.1f ms, min %.1f, max %.1f (goal < 1000 ms); complete call median %.1f ms\n",
+              median(total), total.front(), total.back(), median(call));
+  p->stop(SIGTERM);
+  return 0;
+}
+
+}  // namespace
+}  // namespace keyturn::bench
+
+int main(int argc, char** argv) {
+  using namespace keyturn::bench;
+  std::string mode = argc > 1 ? argv[1] : "all";
+  AgentOptions options;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--seconds") options.idleSeconds = std::atof(argv[i + 1]);
+    else if (k == "--rounds") options.rounds = std::atoi(argv[i + 1]);
+    else {
+      std::fprintf(stderr, "usage: bench_agent [rss|latency|all] [--seconds S] [--rounds N]\n");
+      return 2;
+    }
+  }
+  try {
+    if (mode == "rss" || mode == "all") runRss(options);
+    if (mode == "latency" || mode == "all") runLatency(options);
+    if (mode != "rss" && mode != "latency" && mode != "all") {
+      std::fprintf(stderr, "usage: bench_agent [rss|latency|all] [--seconds S] [--rounds N]\n");
+      return 2;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_agent: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
