@@ -124,30 +124,30 @@ TEST_CASE(
   const std::string bobKid = kidOf(t.tmp / "keys/bob.pub.json");
   auto now = static_cast<std::uint64_t>(std::time(nullptr));
 
+  // One at a time: the coordinator refuses a second pending wipe of the same devices,
+  // and each forged request is "completed" before the next is submitted.
+  CoordinatorDb db(t.data + "/keyturn.db");
+  // (i) requester, approver and completer "alice", "bob", "alice" under their real kids,
+  // all signed with the issuer key.
   std::string forgedAll = wipeRequest(t, "Drill: every signature forged with the issuer key");
+  JwsEnvelope a = storedEnvelope(db, forgedAll, false);
+  appendSignature(a, issuer.value(), requesterHeader(aliceKid, now));
+  appendSignature(a, issuer.value(), approverHeader(bobKid, now));
+  appendSignature(a, issuer.value(), completerHeader(aliceKid, now));
+  issueBehindTheBack(t, db, forgedAll, a);
+  // (i) no requester, approver or completer at all: the issuer's word only.
   std::string issuerOnly = wipeRequest(t, "Drill: the issuer's signature alone");
+  issueBehindTheBack(t, db, issuerOnly, storedEnvelope(db, issuerOnly, false));
+  // (ii) alice's genuine request, an approval by the attacker's own key (its kid is in no
+  // bundle), and alice's genuine completion (she was shown an approved request).
   std::string rogueApproval = wipeRequest(t, "Drill: an approval by a key not in the bundle");
-  {
-    CoordinatorDb db(t.data + "/keyturn.db");
-    // (i) requester, approver and completer "alice", "bob", "alice" under their real
-    // kids, all signed with the issuer key.
-    JwsEnvelope a = storedEnvelope(db, forgedAll, false);
-    appendSignature(a, issuer.value(), requesterHeader(aliceKid, now));
-    appendSignature(a, issuer.value(), approverHeader(bobKid, now));
-    appendSignature(a, issuer.value(), completerHeader(aliceKid, now));
-    issueBehindTheBack(t, db, forgedAll, a);
-    // (i) no requester, approver or completer at all: the issuer's word only.
-    issueBehindTheBack(t, db, issuerOnly, storedEnvelope(db, issuerOnly, false));
-    // (ii) alice's genuine request, an approval by the attacker's own key (its kid is in
-    // no bundle), and alice's genuine completion (she was shown an approved request).
-    JwsEnvelope c = storedEnvelope(db, rogueApproval, true);
-    auto rogue = Ed25519PrivateKey::generate();
-    appendSignature(c, rogue, approverHeader(rogue.publicKey().kid(), now));
-    auto alice = Ed25519PrivateKey::load(t.key("alice"));
-    REQUIRE(alice);
-    appendSignature(c, alice.value(), completerHeader(aliceKid, now + 1));
-    issueBehindTheBack(t, db, rogueApproval, c);
-  }
+  JwsEnvelope c = storedEnvelope(db, rogueApproval, true);
+  auto rogue = Ed25519PrivateKey::generate();
+  appendSignature(c, rogue, approverHeader(rogue.publicKey().kid(), now));
+  auto alice = Ed25519PrivateKey::load(t.key("alice"));
+  REQUIRE(alice);
+  appendSignature(c, alice.value(), completerHeader(aliceKid, now + 1));
+  issueBehindTheBack(t, db, rogueApproval, c);
 
   const std::vector<std::pair<std::string, std::string>> cases = {
       {forgedAll, "bad_signature"}, {issuerOnly, "requester_mismatch"}, {rogueApproval, "unknown_key"}};
