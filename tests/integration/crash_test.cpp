@@ -38,7 +38,7 @@ namespace {
 
 constexpr int kExecutions = 200;
 constexpr int kSettleSeconds = 300;  // every target has a result within this, or the test fails
-constexpr int kMinKillMs = 20, kMaxKillMs = 1200;
+constexpr int kMinKillMs = 150, kMaxKillMs = 1000;  // after "agent started"
 constexpr std::uint32_t kDefaultSeed = 20261129;
 
 std::uint32_t crashSeed() {
@@ -65,7 +65,7 @@ int occurrences(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// Starts the agent, lets it work for a random delay after it connected, kills it with
+// Starts the agent, lets it work for a random delay after it started, kills it with
 // SIGKILL, and again, until stopped. Runs on its own thread: no Catch macros here.
 class Killer {
  public:
@@ -90,7 +90,10 @@ class Killer {
     std::uniform_int_distribution<int> delay(kMinKillMs, kMaxKillMs);
     while (!done_) {
       AgentProcess agent(args_);
-      if (!agent.waitForLine("\"connected\"", std::chrono::seconds(30))) ++failedStarts_;
+      // "agent started" comes before the recovery of what the last kill interrupted;
+      // the delay's minimum lets a resumed lock (50 ms) finish, so no lock is killed
+      // three times in a row and given up (spec §7) because of the test's timing.
+      if (!agent.waitForLine("\"agent started\"", std::chrono::seconds(30))) ++failedStarts_;
       auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay(rng_));
       while (!done_ && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -178,7 +181,7 @@ TEST_CASE(
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   killer.finish();
   const std::string crashLogs = killer.logs();
-  INFO("kills: " << killer.kills() << ", starts without \"connected\": " << killer.failedStarts());
+  INFO("kills: " << killer.kills() << ", starts without \"agent started\": " << killer.failedStarts());
   CHECK(db.run(pendingSql, {a.id}) == "0");
 
   // A last, undisturbed run delivers what the last kill left in the outbox.
@@ -201,7 +204,7 @@ TEST_CASE(
   const int resumed = occurrences(crashLogs, "\"resuming an interrupted idempotent action\"");
   std::printf("crash test: %d kills, %d scripts interrupted, %d locks resumed\n", killer.kills(), interrupted,
               resumed);
-  CHECK(killer.kills() >= 20);
+  CHECK(killer.kills() >= 15);
   CHECK(killer.failedStarts() == 0);
   CHECK(interrupted + resumed > 0);
 
