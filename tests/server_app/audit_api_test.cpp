@@ -66,7 +66,7 @@ std::vector<Poco::JSON::Object::Ptr> entriesOf(const Poco::JSON::Object::Ptr &pa
 } // namespace
 
 TEST_CASE("audit: filters by event, actor, subject and time over the whole log, "
-          "paginated; the chain verdict covers the whole chain",
+          "paginated, and the chain verdict covers the whole chain",
           "[api][audit][filters]") {
   ApiServer server;
   for (const char *d : {"laptop-1", "laptop-2", "laptop-3"})
