@@ -25,7 +25,10 @@ using Poco::JSON::Object;
 using audit::AuditReport;
 
 constexpr const char* kHelp =
-    "usage: keyturn audit list [--from SEQ] [--limit N] [-o json]\n"
+    "usage: keyturn audit list [--from SEQ] [--limit N] [--event E] [--actor A]\n"
+    "                          [--subject S | --request ID] [--since T] [--until T] [-o json]\n"
+    "  list filters over the whole log on the coordinator: --event exact, or a prefix ending\n"
+    "  in * (request.*); --since/--until Unix seconds (until exclusive).\n"
     "       keyturn audit verify [-o json]            the whole chain, checked here and by the "
     "server\n"
     "       keyturn audit verify --file FILE [-o json] an export, offline\n"
@@ -59,15 +62,18 @@ struct Fetched {
   Poco::Dynamic::Var chain;  // the server's verdict
 };
 
-// Every entry from `from` on, page by page.
-Result<Fetched> fetchAll(OnlineClient& c, std::int64_t from, std::int64_t limit) {
+// Every entry from `from` on matching `filters` (a query string to append, "" or
+// "&event=..."), page by page.
+Result<Fetched> fetchAll(OnlineClient& c, std::int64_t from, std::int64_t limit,
+                         const std::string& filters = "") {
   Fetched f;
   for (;;) {
     std::int64_t want =
         limit > 0 ? std::min(kPage, limit - static_cast<std::int64_t>(f.entries.size())) : kPage;
     if (want <= 0) break;
     auto r = c.call(
-        "GET", "/api/v1/audit?from=" + std::to_string(from) + "&limit=" + std::to_string(want));
+        "GET", "/api/v1/audit?from=" + std::to_string(from) + "&limit=" + std::to_string(want) +
+                   filters);
     if (!r) return r.error();
     if (r.value()->has("chain")) f.chain = r.value()->get("chain");
     auto list = r.value()->getArray("entries");
@@ -140,7 +146,8 @@ int auditCommand(int argc, char** argv) {
     return 2;
   }
   tools::ArgSpec spec{{}, {}, {}};
-  if (sub == "list") spec.single = {"from", "limit"};
+  if (sub == "list")
+    spec.single = {"from", "limit", "event", "actor", "subject", "request", "since", "until"};
   if (sub == "verify") spec.single = {"file"};
   if (sub == "export") spec.single = {"out"};
   auto p = parseCommand(argc, argv, spec, kHelp);
@@ -166,8 +173,11 @@ int auditCommand(int argc, char** argv) {
     }
     return 0;
   }
+  std::string filters;
+  for (const char* key : {"event", "actor", "subject", "request", "since", "until"})
+    if (auto v = p->args.get(key)) filters += std::string("&") + key + "=" + urlEncode(*v);
   auto f = fetchAll(*client.value(), static_cast<std::int64_t>(from.value().value_or(1)),
-                    static_cast<std::int64_t>(limit.value().value_or(100)));
+                    static_cast<std::int64_t>(limit.value().value_or(100)), filters);
   if (!f) return p->out.fail(f.error());
   std::ostringstream s, j;
   j << "{\"entries\":[";

@@ -3,6 +3,7 @@
 // target list was checked against its Merkle root (online/request_view.h).
 #include <Poco/JSON/Array.h>
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
@@ -21,10 +22,13 @@ namespace {
 using Poco::JSON::Object;
 
 constexpr const char* kListHelp =
-    "usage: keyturn request list [--mine | --received | --all] [--state S] [-o json]\n"
+    "usage: keyturn request list [--mine | --received | --all] [--state S] [--action A]\n"
+    "                            [--device D] [--requester P] [--limit N] [-o json]\n"
     "  --mine (default): requests I made; --received: requests I can approve now; --all:\n"
     "  every request (role requests.read_all). --state: needs_approval, approved, rejected,\n"
-    "  cancelled, expired or completed. Exit 0, 1 refused, 2 usage, 3 unreachable.\n";
+    "  cancelled, expired or completed. Newest first; every page is fetched unless --limit N\n"
+    "  stops after N requests. Exit 0, 1 refused, 2 usage, 3 unreachable.\n";
+constexpr std::int64_t kListPage = 500;  // the coordinator's largest page
 constexpr const char* kShowHelp =
     "usage: keyturn request show ID [-o json]        (offline: request show --request FILE)\n"
     "  The request with its targets checked here against the signed Merkle root, the\n"
@@ -66,24 +70,55 @@ std::string signatureBody(const RequestView& v, const Ed25519PrivateKey& key,
 }  // namespace
 
 int requestList(int argc, char** argv) {
-  auto p = parseCommand(argc, argv, {{"state"}, {}, {"mine", "received", "all"}}, kListHelp);
+  auto p = parseCommand(argc, argv,
+                        {{"state", "action", "device", "requester", "limit"}, {},
+                         {"mine", "received", "all"}},
+                        kListHelp);
   if (!p) return p.reason() == "help" ? 0 : 2;
   int views = p->args.flag("mine") + p->args.flag("received") + p->args.flag("all");
   if (views > 1) return p->out.fail(Error{"usage", "give one of --mine, --received, --all"});
+  auto limit = p->args.integer("limit");
+  if (!limit) return p->out.fail(limit.error());
+  if (limit.value() && limit.value().value() == 0)
+    return p->out.fail(Error{"usage", "--limit must be at least 1"});
   std::string view = p->args.flag("received") ? "received" : p->args.flag("all") ? "all" : "mine";
-  std::string path = "/api/v1/requests?view=" + view;
-  if (auto s = p->args.get("state")) path += "&state=" + urlEncode(*s);
+  std::string query = "/api/v1/requests?view=" + view;
+  for (const char* key : {"state", "action", "device", "requester"})
+    if (auto v = p->args.get(key)) query += std::string("&") + key + "=" + urlEncode(*v);
   auto client = OnlineClient::open();
   if (!client) return p->out.fail(client.error());
-  auto r = client.value()->call("GET", path);
-  if (!r) return p->out.fail(r.error());
-  auto list = r.value()->getArray("requests");
-  if (!list) return p->out.fail(Error{"server_error", "the reply has no \"requests\" array"});
-  std::ostringstream s;
-  for (std::size_t i = 0; i < list->size(); ++i)
-    s << requestLine(list->getObject(static_cast<unsigned>(i))) << "\n";
-  if (list->size() == 0) s << "no requests (" << view << ")\n";
-  return p->out.done(s.str(), json::stringify(r.value()));
+  // Pages until the last one (next is null) or --limit requests.
+  const std::int64_t want =
+      limit.value() ? static_cast<std::int64_t>(*limit.value()) : std::int64_t{-1};
+  std::vector<Object::Ptr> found;
+  std::string counts = "null", next = "null", cursor;
+  for (;;) {
+    std::int64_t page = kListPage;
+    if (want > 0) page = std::min<std::int64_t>(page, want - static_cast<std::int64_t>(found.size()));
+    std::string path = query + "&limit=" + std::to_string(page);
+    if (!cursor.empty()) path += "&cursor=" + urlEncode(cursor);
+    auto r = client.value()->call("GET", path);
+    if (!r) return p->out.fail(r.error());
+    auto list = r.value()->getArray("requests");
+    if (!list) return p->out.fail(Error{"server_error", "the reply has no \"requests\" array"});
+    for (std::size_t i = 0; i < list->size(); ++i)
+      found.push_back(list->getObject(static_cast<unsigned>(i)));
+    if (r.value()->has("counts")) counts = json::stringify(r.value()->get("counts"));
+    const bool more = r.value()->has("next") && !r.value()->get("next").isEmpty();
+    next = more ? json::quote(r.value()->getValue<std::string>("next")) : "null";
+    if (!more || (want > 0 && static_cast<std::int64_t>(found.size()) >= want)) break;
+    cursor = r.value()->getValue<std::string>("next");
+  }
+  std::ostringstream s, j;
+  j << "{\"requests\":[";
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    s << requestLine(found[i]) << "\n";
+    j << (i ? "," : "") << json::stringify(found[i]);
+  }
+  j << "],\"counts\":" << counts << ",\"next\":" << next << "}";
+  if (found.empty()) s << "no requests (" << view << ")\n";
+  if (next != "null") s << "(more: " << found.size() << " shown; drop --limit to list all)\n";
+  return p->out.done(s.str(), j.str());
 }
 
 int requestShowOnline(int argc, char** argv) {

@@ -1,5 +1,8 @@
 #include "keyturn/request_checks.h"
 
+#include <algorithm>
+
+#include "keyturn/approval_rules.h"
 #include "keyturn/json.h"
 #include "keyturn/merkle.h"
 #include "keyturn/token_gate.h"
@@ -91,6 +94,56 @@ Result<JwsSignature> checkAddedSignature(const TrustBundle& bundle, const Token&
   if (role == SignerRole::kCompleter && s.at < latestApproval)
     return R::fail("requester_mismatch", "the completion's kt.at is before the last approval");
   return js;
+}
+
+Status recheckStoredRequest(const TrustBundle& bundle, const Token& request,
+                            const std::vector<std::string>& principals,
+                            const std::vector<Requirement>& requirements) {
+  const RequestPayload& p = request.payload;
+  if (principals.size() != request.signatures.size())
+    return Status::fail("malformed", std::to_string(request.signatures.size()) + " stored signatures but " +
+                                         std::to_string(principals.size()) + " recorded signers");
+  std::vector<std::string> approvers;
+  std::size_t approverIndex = 0;
+  for (std::size_t i = 0; i < request.signatures.size(); ++i) {
+    const TokenSignature& s = request.signatures[i];
+    const std::string& who = principals[i];
+    std::string name = std::string(roleName(s.role)) + " signature" +
+                       (s.role == SignerRole::kApprover ? " " + std::to_string(++approverIndex) : "") +
+                       " (principal \"" + who + "\", kid " + s.kid + ")";
+    if ((i == 0) != (s.role == SignerRole::kRequester) ||
+        (s.role != SignerRole::kRequester && s.role != SignerRole::kApprover))
+      return Status::fail("malformed", name + ": a stored request holds the requester's signature first, then "
+                                              "approvers' only");
+    const Ed25519PublicKey* key = bundle.principalKey(s.kid);
+    if (!key) return Status::fail("unknown_key", name + ": the kid is not a principal key of bundle v" +
+                                                     std::to_string(bundle.version));
+    const BundlePrincipal* signer = bundle.principalByKid(s.kid);
+    if (signer->id != who)
+      return Status::fail("requester_mismatch", name + ": the key belongs to \"" + signer->id + "\"");
+    const JwsSignature& js = request.envelope.signatures[s.entry];
+    if (!key->verify(request.envelope.signingInput(js), js.signature.data(), js.signature.size()))
+      return Status::fail("bad_signature", name + ": does not verify over the request");
+    if (s.role == SignerRole::kRequester && who != p.requester)
+      return Status::fail("requester_mismatch", name + ": the request names \"" + p.requester + "\" as requester");
+    auto at = static_cast<std::int64_t>(s.at);
+    if (at < static_cast<std::int64_t>(p.created) - kClockSkew || at > static_cast<std::int64_t>(p.expires))
+      return Status::fail("request_expired", name + ": signed at " + std::to_string(s.at) +
+                                                 ", outside the request's window");
+    if (s.role != SignerRole::kApprover) continue;
+    if (who == p.requester)
+      return Status::fail("self_approval", name + ": the requester cannot approve their own request");
+    if (std::find(approvers.begin(), approvers.end(), who) != approvers.end())
+      return Status::fail("already_approved", name + ": \"" + who + "\" approved twice");
+    bool inGroup = false;
+    for (const auto& r : requirements) inGroup = inGroup || signer->inGroup(r.group);
+    if (!inGroup)
+      return Status::fail("not_an_approver", name + ": \"" + who + "\" is in none of the required groups");
+    approvers.push_back(who);
+  }
+  if (request.signatures.empty() || request.signatures[0].role != SignerRole::kRequester)
+    return Status::fail("malformed", "the stored request has no requester signature");
+  return requirementsMet(bundle, approvers, requirements);
 }
 
 }  // namespace keyturn

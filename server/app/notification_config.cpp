@@ -201,6 +201,18 @@ Result<NotificationConfig> NotificationConfig::load(const Poco::Util::AbstractCo
     auto sweep = intIn(p, k + "sweep_seconds", 30, 1, 3600);
     if (!sweep) return sweep.error();
     c.sweepSeconds = sweep.value();
+    auto retention = [&](const std::string& key, const char* fallback,
+                         std::int64_t& into) -> Status {
+      auto d = parseDurations(p.getString(k + key, fallback), k + key);
+      if (!d) return d.status();
+      if (d->size() != 1 || d->front() < 3600)
+        return Status::fail("malformed", k + key + " must be one duration of at least 1h");
+      into = d->front();
+      return Status::ok();
+    };
+    if (Status s = retention("retention", "30d", c.retentionSeconds); !s) return s.error();
+    if (Status s = retention("retention_failed", "90d", c.failedRetentionSeconds); !s)
+      return s.error();
 
     for (const auto& name : list(p.getString(k + "channels", ""))) {
       if (name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "keyturn/result.h"
+#include "service/notifications.h"
 
 namespace Poco::Util {
 class AbstractConfiguration;
@@ -57,6 +58,13 @@ struct NotificationConfig {
   std::int64_t retryMaxSeconds = 3600;
   std::int64_t maxAttempts = 10;       // then the delivery is "failed" (audited)
   std::int64_t sweepSeconds = 30;      // how often time-driven events are looked for
+  // Outbox retention: sent deliveries are deleted this long after they were sent,
+  // failed ones this long after they failed for good (they stay in `keyturn notify
+  // status` until then); events left without deliveries keep only their id.
+  std::int64_t retentionSeconds = 30 * 86400;
+  std::int64_t failedRetentionSeconds = 90 * 86400;
+  // Not a key: the workflow's issue window plus clock skew (NotificationOptions).
+  std::int64_t tokenLifetime = NotificationOptions{}.tokenLifetime;
   std::map<std::string, ChannelConfig> channels;
   std::map<std::string, std::vector<std::string>> groupRoutes;      // group -> channels
   std::map<std::string, std::vector<std::string>> principalRoutes;  // principal -> channels

@@ -119,6 +119,9 @@ RenderedMessage renderMessage(const NotificationEvent& e, const std::string& con
     m.subject = std::string(m.failure ? "FAILED on " + failures + " device(s): " : "Succeeded: ") +
                 action;
     lead = m.failure ? "Your request did not succeed everywhere." : "Your request ran on every device.";
+    const std::string unreported = str(f, "unreported");
+    if (!unreported.empty() && unreported != "0")
+      lead += " " + unreported + " device(s) had not reported when the approval tokens expired.";
     std::string byState;
     if (auto r = f->getObject("results"))
       for (const auto& [k, v] : *r) byState += (byState.empty() ? "" : ", ") + v.toString() + " " + k;

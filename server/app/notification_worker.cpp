@@ -14,12 +14,15 @@ namespace {
 
 constexpr std::int64_t kBatch = 100;  // events fanned out / deliveries sent per pass
 constexpr std::size_t kOutcomeBatch = 20;  // send outcomes written per transaction
+constexpr std::int64_t kPruneInterval = 3600;  // retention runs hourly (and at start)
+constexpr std::int64_t kPruneBatch = 1000;     // rows per prune transaction
 
 NotificationOptions sweepOptions(const NotificationConfig& c) {
   NotificationOptions o;
   o.enabled = c.enabled;
   o.reminders = c.reminders;
   o.bundleWarnings = c.bundleWarnings;
+  o.tokenLifetime = c.tokenLifetime;
   return o;
 }
 
@@ -124,7 +127,27 @@ Status NotificationWorker::runOnce() {
     }
   }
   if (Status s = fanOutPending(now); !s) return s;
-  return sendDue(now);
+  if (Status s = sendDue(now); !s) return s;
+  return pruneIfDue(now);
+}
+
+Status NotificationWorker::pruneIfDue(std::int64_t now) {
+  if (lastPrune_ != 0 && now - lastPrune_ < kPruneInterval) return Status::ok();
+  lastPrune_ = now;
+  std::int64_t deliveries = 0, events = 0;
+  // Short transactions, so a large backlog never holds the store for long.
+  for (;;) {
+    auto n = store_.pruneOutbox(now - config_.retentionSeconds,
+                                now - config_.failedRetentionSeconds, kPruneBatch);
+    if (!n) return n.status();
+    deliveries += n->first;
+    events += n->second;
+    if (n->first < kPruneBatch && n->second < kPruneBatch) break;
+  }
+  if (deliveries + events > 0)
+    log_.info("notification outbox pruned", {LogField::num("deliveries", deliveries),
+                                              LogField::num("events_emptied", events)});
+  return Status::ok();
 }
 
 Status NotificationWorker::fanOutPending(std::int64_t now) {

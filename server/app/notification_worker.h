@@ -7,7 +7,9 @@
 //  3. sends what is due, outside the store's lock, and records the outcome: sent, or a
 //     retry at now + base * 2^(attempts-1) (capped), or "failed" after the last attempt
 //     or a permanent refusal. The first failure and the final one are audited
-//     (`notification.failed`).
+//     (`notification.failed`),
+//  4. hourly, prunes the outbox: sent and failed deliveries past their retention
+//     are deleted, and old events left without deliveries keep only their id.
 // Retry times live in the database, so backoff continues across restarts; a delivery
 // is marked sent in the same breath as the send succeeded, and stop() lets the send in
 // flight finish, so a restart neither loses nor repeats a notification.
@@ -65,6 +67,8 @@ class NotificationWorker {
  private:
   Status fanOutPending(std::int64_t now);
   Status sendDue(std::int64_t now);
+  // Outbox retention (config retention / retention_failed), hourly.
+  Status pruneIfDue(std::int64_t now);
   void count(const std::string& channel, const std::string& outcome);
 
   Store& store_;
@@ -75,6 +79,7 @@ class NotificationWorker {
   Clock clock_;
   NotificationSweep sweep_;
   std::int64_t lastSweep_ = 0;
+  std::int64_t lastPrune_ = 0;
   bool busy_ = false;  // the last pass met a full batch (worker thread only)
 
   std::mutex mutex_;

@@ -131,7 +131,11 @@ void addRequestRoutes(ServerContext& context, Workflow& workflow) {
                                  "query state is not a request state: " + st);
                Workflow::ListFilter filter{st, queryParam(request, "action").value_or(""),
                                            queryParam(request, "requester").value_or(""),
-                                           queryParam(request, "device").value_or("")};
+                                           queryParam(request, "device").value_or(""),
+                                           queryInteger(request, "limit",
+                                                        Workflow::kDefaultListPage, 1,
+                                                        Workflow::kMaxListPage),
+                                           queryParam(request, "cursor").value_or("")};
                sendJson(response, HTTPResponse::HTTP_OK,
                         check(workflow.list(*caller.bundle, caller.principal, v, filter)));
              });

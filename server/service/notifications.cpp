@@ -171,8 +171,11 @@ Result<std::int64_t> NotificationSweep::expired(std::int64_t now) {
 }
 
 Result<std::int64_t> NotificationSweep::results(std::int64_t now) {
-  auto list = store_.requestsWithoutEvent(state::kCompleted, notify::kResults,
-                                          now - options_.catchUp, true, kSweepLimit);
+  // Due when every device reported, or when the tokens expired: a device that never
+  // reports does not hold the message back past the moment it could still run.
+  const std::int64_t tokensDead = now - options_.tokenLifetime;
+  auto list = store_.completedWithoutResults(notify::kResults, tokensDead - options_.catchUp,
+                                             tokensDead, kSweepLimit);
   if (!list) return list.error();
   std::vector<NotificationEvent> events;
   for (const auto& r : list.value()) {
@@ -180,12 +183,15 @@ Result<std::int64_t> NotificationSweep::results(std::int64_t now) {
     if (!targets) return targets.error();
     std::map<std::string, std::int64_t> counts;
     std::vector<std::string> ids, failed;
+    std::int64_t unreported = 0;
     for (const auto& t : targets.value()) {
       ids.push_back(t.deviceId);
-      ++counts[t.state];
+      const bool silent = t.state == state::kQueued || t.state == state::kDelivered;
+      unreported += silent ? 1 : 0;
+      ++counts[silent ? "no report" : t.state];
       if (t.state == state::kSucceeded) continue;
       // Exit codes only: a device's output may hold anything and is not repeated.
-      std::string entry = t.deviceId + " (" + t.state;
+      std::string entry = t.deviceId + " (" + (silent ? "no report, token " + t.state : t.state);
       if (t.resultJson)
         if (auto o = json::parseObject(*t.resultJson); o && o.value()->has("exit_code"))
           entry += ", exit " + o.value()->get("exit_code").toString();
@@ -206,6 +212,7 @@ Result<std::int64_t> NotificationSweep::results(std::int64_t now) {
         notify::requestFacts(r, ids,
                              {{"results", workflow::object(byState)},
                               {"failures", std::to_string(failures)},
+                              {"unreported", std::to_string(unreported)},
                               {"failed_devices", failedJson}}),
         now));
   }

@@ -31,6 +31,10 @@ struct NotificationOptions {
   // without their event: bounds the query, and what a first start after an upgrade
   // announces.
   std::int64_t catchUp = 2 * 86400;
+  // How long an issued token can still run: the workflow's issue window plus the
+  // agents' clock skew on both ends. A request's results are sent when every target
+  // reported, or once its tokens are past this, whichever comes first.
+  std::int64_t tokenLifetime = 7 * 86400 + 600;
 };
 
 namespace notify {

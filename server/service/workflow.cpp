@@ -524,6 +524,9 @@ Status Workflow::complete(const AcceptedBundle& bundle, const std::string& calle
                                                std::to_string(r.bundleVersion) + "; v" +
                                                std::to_string(bundle.bundle.version) +
                                                " is in force"));
+  // Nothing is issued on the database's word alone: every stored signature again.
+  if (Status s = recheckStored(bundle, l); !s)
+    return no(Status::fail(s.reason(), "re-verified at completion: " + s.detail()));
   Status s = Status::ok();
   if (l.isBundle()) {
     std::lock_guard<std::mutex> publishing(publishMutex_);

@@ -121,7 +121,8 @@ class Workflow {
   // who may approve under the bundle, and requests.read_all.
   Result<std::string> show(const AcceptedBundle& bundle, const std::string& caller,
                            const std::string& id);
-  // {"requests":[summary...],"counts":{"mine":N,"received":N,"all":N|null}}.
+  // {"requests":[summary...],"counts":{"mine":N,"received":N,"all":N|null},
+  //  "next":"CURSOR"|null}: the first page (kDefaultListPage), newest first.
   // kAll needs the role requests.read_all ("forbidden" otherwise). Empty
   // filters do not filter.
   Result<std::string> list(const AcceptedBundle& bundle, const std::string& caller,
@@ -129,12 +130,19 @@ class Workflow {
                            const std::string& actionFilter);
   // The same with every filter of the console: empty members do not filter;
   // `requester` keeps requests by that principal, `device` those that target
-  // that device.
+  // that device. A page holds at most `limit` requests (1..kMaxListPage,
+  // "malformed" otherwise); `next` is the cursor of the page after it (null on
+  // the last), passed back as `cursor` ("malformed" when it is not one). The
+  // counts are over every matching request, not the page.
+  static constexpr std::int64_t kDefaultListPage = 100;
+  static constexpr std::int64_t kMaxListPage = 500;
   struct ListFilter {
     std::string state;
     std::string action;
     std::string requester;
     std::string device;
+    std::int64_t limit = kDefaultListPage;
+    std::string cursor;  // "" for the first page
   };
   Result<std::string> list(const AcceptedBundle& bundle, const std::string& caller,
                            RequestView view, const ListFilter& filter);
@@ -168,6 +176,13 @@ class Workflow {
   Status approveBundle(const AcceptedBundle& bundle, const std::string& caller, const Loaded& l,
                        const std::string& protectedB64, const std::string& signatureB64,
                        const std::string& notes);
+  // Re-verifies, before complete() issues or publishes anything, every signature
+  // stored for the request against the bundle in force: the requester's and each
+  // approval (keys, signer, self-approval, groups, threshold; for a bundle proposal
+  // its bundle signatures), and that the stored row says what the signed payload
+  // says. The refusal names the signature and the check
+  // (workflow_recheck.cpp).
+  Status recheckStored(const AcceptedBundle& bundle, const Loaded& l) const;
   Status completeBundle(const AcceptedBundle& bundle, const std::string& caller, const Loaded& l);
   Status completeDevices(const AcceptedBundle& bundle, const std::string& caller, const Loaded& l,
                          const std::string& protectedB64, const std::string& signatureB64);

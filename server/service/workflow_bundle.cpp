@@ -18,11 +18,16 @@ using workflow::object;
 
 namespace {
 
-// Checks signature `entry` of `candidate`: its kid is a key of principal `who`
-// in the current or the proposed bundle, and it verifies over the proposal's
-// bytes.
-Status checkBundleSignature(const TrustBundle& current, const TrustBundle& candidate,
-                            std::size_t entry, const std::string& who) {
+AcceptOptions acceptAt(std::int64_t now) {
+  AcceptOptions o;
+  o.now = now;
+  return o;
+}
+
+}  // namespace
+
+Status workflow::checkBundleSignature(const TrustBundle& current, const TrustBundle& candidate,
+                                      std::size_t entry, const std::string& who) {
   const BundleSignature& s = candidate.signatures.at(entry);
   const Ed25519PublicKey* key = current.principalKey(s.kid);
   const BundlePrincipal* signer = current.principalByKid(s.kid);
@@ -43,14 +48,6 @@ Status checkBundleSignature(const TrustBundle& current, const TrustBundle& candi
                         "the bundle signature does not verify over the proposed bundle");
   return Status::ok();
 }
-
-AcceptOptions acceptAt(std::int64_t now) {
-  AcceptOptions o;
-  o.now = now;
-  return o;
-}
-
-}  // namespace
 
 Result<std::string> Workflow::proposeBundle(const AcceptedBundle& bundle, const std::string& caller,
                                             const std::string& bundleJws,
@@ -82,7 +79,7 @@ Result<std::string> Workflow::proposeChecked(const AcceptedBundle& bundle,
                        "; the next version is " + std::to_string(current.version + 1));
   if (next.signatures.size() != 1)
     return R::fail("malformed", "a proposal carries exactly one signature, the requester's");
-  if (Status s = checkBundleSignature(current, next, 0, caller); !s) return s.error();
+  if (Status s = workflow::checkBundleSignature(current, next, 0, caller); !s) return s.error();
   if (static_cast<std::int64_t>(next.expires) <= now)
     return R::fail("bundle_expired",
                    "the proposed bundle expires at " + std::to_string(next.expires));
@@ -165,7 +162,7 @@ Status Workflow::approveBundle(const AcceptedBundle& bundle, const std::string& 
   all.push_back(added);
   auto candidate = TrustBundle::parse(workflow::envelopeJson(r.payloadB64, all));
   if (!candidate) return no(candidate.status());
-  if (Status s = checkBundleSignature(current, candidate.value(), all.size() - 1, caller); !s)
+  if (Status s = workflow::checkBundleSignature(current, candidate.value(), all.size() - 1, caller); !s)
     return no(s);
   added.kid = candidate->signatures.back().kid;
   added.at = static_cast<std::int64_t>(candidate->signatures.back().at);

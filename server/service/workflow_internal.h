@@ -39,6 +39,12 @@ std::string envelopeJson(const std::string& payloadB64,
                          const std::vector<SignatureRecord>& signatures,
                          const std::vector<std::string>& roles = {});
 
+// Signature `entry` of `candidate` (a proposed bundle): its kid is a key of
+// principal `who` in the current or the proposed bundle, and it verifies over the
+// proposal's bytes. Reasons: unknown_key, requester_mismatch, bad_signature.
+Status checkBundleSignature(const TrustBundle& current, const TrustBundle& candidate,
+                            std::size_t entry, const std::string& who);
+
 // True when `text` holds something other than white space.
 bool hasText(const std::string& text);
 // Notes: required, valid UTF-8, at most kMaxNotes code points.

@@ -1,10 +1,13 @@
 // Workflow: what admins see — one request in full, and the listings with tab
 // counts.
 #include <algorithm>
+#include <functional>
+#include <optional>
 
 #include "keyturn/approval_rules.h"
 #include "keyturn/bundle_report.h"
 #include "keyturn/json.h"
+#include "keyturn/token.h"
 #include "service/workflow.h"
 #include "service/workflow_internal.h"
 
@@ -14,10 +17,26 @@ using workflow::object;
 
 namespace {
 
-constexpr std::int64_t kListLimit = 10000;
-
 std::string num(std::int64_t v) { return std::to_string(v); }
 std::string q(const std::string& s) { return json::quote(s); }
+
+// A listing cursor: "<created>.<id>" of the last request of a page (ids hold no
+// other separator that matters: the first '.' ends the number).
+std::string cursorOf(const RequestRecord& r) { return num(r.created) + "." + r.id; }
+
+using Cursor = std::optional<std::pair<std::int64_t, std::string>>;
+
+Result<Cursor> parseCursor(const std::string& c) {
+  using R = Result<Cursor>;
+  if (c.empty()) return Cursor();
+  const auto dot = c.find('.');
+  const std::string digits = c.substr(0, dot);
+  if (dot == std::string::npos || digits.empty() || digits.size() > 18 ||
+      digits.find_first_not_of("0123456789") != std::string::npos ||
+      !validRequestId(c.substr(dot + 1)))
+    return R::fail("malformed", "cursor is not one a listing returned as next: " + c);
+  return Cursor(std::make_pair(static_cast<std::int64_t>(std::stoll(digits)), c.substr(dot + 1)));
+}
 
 std::string progressJson(const TrustBundle& bundle, const RequestRecord& r,
                          const std::vector<SignatureRecord>& signatures) {
@@ -219,103 +238,118 @@ Result<std::string> Workflow::show(const AcceptedBundle& bundle, const std::stri
 Result<std::string> Workflow::list(const AcceptedBundle& bundle, const std::string& caller,
                                    RequestView view, const std::string& stateFilter,
                                    const std::string& actionFilter) {
-  return list(bundle, caller, view, ListFilter{stateFilter, actionFilter, "", ""});
+  return list(bundle, caller, view, ListFilter{stateFilter, actionFilter, "", "", kDefaultListPage, ""});
 }
 
 Result<std::string> Workflow::list(const AcceptedBundle& bundle, const std::string& caller,
                                    RequestView view, const ListFilter& filter) {
   using R = Result<std::string>;
-  const std::string& stateFilter = filter.state;
-  const std::string& actionFilter = filter.action;
   const bool readAll = bundle.bundle.hasRole(caller, "requests.read_all");
   if (view == RequestView::kAll && !readAll)
     return R::fail("forbidden", caller + " has no role granting requests.read_all");
-  auto fetch = [&](std::optional<std::string> requester, std::optional<std::string> st) {
-    RequestFilter f;
-    f.requester = std::move(requester);
-    f.state = std::move(st);
-    if (!actionFilter.empty()) f.action = actionFilter;
-    f.limit = kListLimit;
-    return store_.listRequests(f);
-  };
+  if (filter.limit < 1 || filter.limit > kMaxListPage)
+    return R::fail("malformed", "limit must be between 1 and " + num(kMaxListPage));
+  auto after = parseCursor(filter.cursor);
+  if (!after) return after.error();
   auto opt = [](const std::string& s) {
     return s.empty() ? std::nullopt : std::optional<std::string>(s);
   };
-  auto mine = fetch(caller, opt(stateFilter));
-  if (!mine) return mine.error();
-  auto pending = fetch(std::nullopt, std::string(state::kNeedsApproval));
-  if (!pending) return pending.error();
-  std::vector<std::pair<RequestRecord, std::vector<SignatureRecord>>> received;
-  for (const auto& r : pending.value()) {
-    auto sigs = store_.signatures(r.id);
-    if (!sigs) return sigs.error();
-    if (canApproveNow(bundle.bundle, r, sigs.value(), caller))
-      received.emplace_back(r, std::move(sigs).value());
-  }
-  std::optional<std::vector<RequestRecord>> all;
-  if (readAll) {
-    auto a = fetch(std::nullopt, opt(stateFilter));
-    if (!a) return a.error();
-    all = std::move(a).value();
-  }
-  // Requester and device filters narrow every tab alike (the console's
-  // filters); a device filter reads each remaining request's targets.
-  Status failed = Status::ok();
-  auto drop = [&](const RequestRecord& r) {
-    if (!filter.requester.empty() && r.requester != filter.requester) return true;
-    if (filter.device.empty()) return false;
-    auto targets = store_.targets(r.id);
-    if (!targets) {
-      failed = targets.status();
-      return true;
+  // Every filter but the tab's own, in SQL.
+  RequestFilter base;
+  base.requester = opt(filter.requester);
+  base.state = opt(filter.state);
+  base.action = opt(filter.action);
+  base.device = opt(filter.device);
+  RequestFilter mine = base;
+  // My requests filtered by another requester are none.
+  const bool mineEmpty = !filter.requester.empty() && filter.requester != caller;
+  mine.requester = caller;
+
+  // Received: needs_approval requests the caller may approve now. Which ones is
+  // decided here (core's mayApprove), so the store is read in pages until the
+  // page is full; `visit` sees each, newest first, from `from`.
+  RequestFilter pending = base;
+  pending.state = std::string(state::kNeedsApproval);
+  const bool receivedEmpty = !filter.state.empty() && filter.state != state::kNeedsApproval;
+  auto scanReceived = [&](Cursor from,
+                          const std::function<bool(const RequestRecord&,
+                                                   std::vector<SignatureRecord>&)>& visit) -> Status {
+    if (receivedEmpty) return Status::ok();
+    RequestFilter f = pending;
+    f.after = std::move(from);
+    f.limit = kMaxListPage;
+    for (;;) {
+      auto page = store_.listRequests(f);
+      if (!page) return page.status();
+      for (const auto& r : page.value()) {
+        auto sigs = store_.signatures(r.id);
+        if (!sigs) return sigs.status();
+        if (canApproveNow(bundle.bundle, r, sigs.value(), caller) && !visit(r, sigs.value()))
+          return Status::ok();
+      }
+      if (static_cast<std::int64_t>(page->size()) < f.limit) return Status::ok();
+      f.after = std::make_pair(page->back().created, page->back().id);
     }
-    for (const auto& t : targets.value())
-      if (t.deviceId == filter.device) return false;
-    return true;
   };
-  if (!filter.requester.empty() || !filter.device.empty()) {
-    auto narrow = [&](std::vector<RequestRecord>& v) {
-      v.erase(std::remove_if(v.begin(), v.end(), drop), v.end());
-    };
-    narrow(mine.value());
-    if (all) narrow(*all);
-    received.erase(std::remove_if(received.begin(), received.end(),
-                                  [&](const auto& p) { return drop(p.first); }),
-                   received.end());
-    if (!failed) return failed.error();
+
+  // Counts over everything that matches.
+  std::int64_t mineCount = 0, receivedCount = 0;
+  if (!mineEmpty) {
+    auto n = store_.countRequests(mine);
+    if (!n) return n.error();
+    mineCount = n.value();
+  }
+  if (Status s = scanReceived(std::nullopt,
+                              [&](const RequestRecord&, std::vector<SignatureRecord>&) {
+                                ++receivedCount;
+                                return true;
+                              });
+      !s)
+    return s.error();
+  std::string allCount = "null";
+  if (readAll) {
+    auto n = store_.countRequests(base);
+    if (!n) return n.error();
+    allCount = num(n.value());
+  }
+
+  // The page: one more than asked tells whether another follows.
+  std::vector<std::pair<RequestRecord, std::vector<SignatureRecord>>> page;
+  const auto want = static_cast<std::size_t>(filter.limit) + 1;
+  if (view == RequestView::kReceived) {
+    if (Status s = scanReceived(after.value(),
+                                [&](const RequestRecord& r, std::vector<SignatureRecord>& sigs) {
+                                  page.emplace_back(r, std::move(sigs));
+                                  return page.size() < want;
+                                });
+        !s)
+      return s.error();
+  } else if (view == RequestView::kAll || !mineEmpty) {
+    RequestFilter f = view == RequestView::kAll ? base : mine;
+    f.after = after.value();
+    f.limit = static_cast<std::int64_t>(want);
+    auto rows = store_.listRequests(f);
+    if (!rows) return rows.error();
+    for (auto& r : rows.value()) {
+      auto sigs = store_.signatures(r.id);
+      if (!sigs) return sigs.error();
+      page.emplace_back(std::move(r), std::move(sigs).value());
+    }
+  }
+  std::string next = "null";
+  if (page.size() == want) {
+    page.pop_back();
+    next = q(cursorOf(page.back().first));
   }
   std::string items = "[";
-  auto add = [&](const RequestRecord& r, const std::vector<SignatureRecord>* known) -> Status {
-    std::vector<SignatureRecord> sigs;
-    if (known) {
-      sigs = *known;
-    } else {
-      auto s = store_.signatures(r.id);
-      if (!s) return s.status();
-      sigs = std::move(s).value();
-    }
+  for (const auto& [r, sigs] : page) {
     if (items.size() > 1) items += ",";
     items += summaryJson(bundle.bundle, r, sigs);
-    return Status::ok();
-  };
-  if (view == RequestView::kMine) {
-    for (const auto& r : mine.value())
-      if (Status s = add(r, nullptr); !s) return s.error();
-  } else if (view == RequestView::kReceived) {
-    // Received requests are always needs_approval; another state filter empties
-    // the tab.
-    if (stateFilter.empty() || stateFilter == state::kNeedsApproval)
-      for (const auto& [r, sigs] : received)
-        if (Status s = add(r, &sigs); !s) return s.error();
-  } else {
-    for (const auto& r : *all)
-      if (Status s = add(r, nullptr); !s) return s.error();
   }
   items += "]";
-  std::string counts = object({{"mine", std::to_string(mine->size())},
-                               {"received", std::to_string(received.size())},
-                               {"all", all ? std::to_string(all->size()) : "null"}});
-  return object({{"requests", items}, {"counts", counts}});
+  std::string counts = object(
+      {{"mine", num(mineCount)}, {"received", num(receivedCount)}, {"all", allCount}});
+  return object({{"requests", items}, {"counts", counts}, {"next", next}});
 }
 
 }  // namespace keyturn::server

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "keyturn/audit_chain.h"
 
@@ -116,13 +117,28 @@ struct SessionRecord {
 using AuditEvent = audit::AuditEvent;
 using AuditEntry = audit::AuditEntry;
 
-// Filters of listRequests(); empty members do not filter. Newest first.
+// Filters of listAuditFiltered(); empty members do not filter. Ascending seq.
+struct AuditFilter {
+  std::int64_t fromSeq = 1;       // entries with seq >= fromSeq
+  std::optional<std::string> event;        // exact, or a prefix when it ends with '*'
+  std::optional<std::string> actor;        // exact
+  std::optional<std::string> subject;      // exact (a request id, device id, ...)
+  std::optional<std::int64_t> since;       // at >= since
+  std::optional<std::int64_t> until;       // at < until
+  std::int64_t limit = 100;
+};
+
+// Filters of listRequests() and countRequests(); empty members do not filter. Newest
+// first: by created, then id, both descending.
 struct RequestFilter {
   std::optional<std::string> requester;
   std::optional<std::string> state;
   std::optional<std::string> action;
   std::int64_t limit = 100;
   std::int64_t offset = 0;
+  std::optional<std::string> device;  // requests with this device among their targets
+  // Keyset pagination: only requests after this (created, id) in the order above.
+  std::optional<std::pair<std::int64_t, std::string>> after;
 };
 
 }  // namespace keyturn::server

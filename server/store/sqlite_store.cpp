@@ -239,19 +239,39 @@ Result<RequestRecord> SqliteStore::getRequest(const std::string& id) {
   return *out;
 }
 
+namespace {
+
+// The WHERE clause of a request filter (after `WHERE 1 = 1`), and its binding in the
+// same order.
+std::string requestWhere(const RequestFilter& f, bool keyset) {
+  std::string sql;
+  if (f.requester) sql += " AND requester = ?";
+  if (f.state) sql += " AND state = ?";
+  if (f.action) sql += " AND action = ?";
+  if (f.device)
+    sql += " AND EXISTS (SELECT 1 FROM request_targets t WHERE t.request_id = requests.id"
+           " AND t.device_id = ?)";
+  if (keyset && f.after) sql += " AND (created < ? OR (created = ? AND id < ?))";
+  return sql;
+}
+
+void bindRequestWhere(Statement& st, const RequestFilter& f, bool keyset) {
+  if (f.requester) st, bind(*f.requester);
+  if (f.state) st, bind(*f.state);
+  if (f.action) st, bind(*f.action);
+  if (f.device) st, bind(*f.device);
+  if (keyset && f.after) st, bind(Int64(f.after->first)), bind(Int64(f.after->first)), bind(f.after->second);
+}
+
+}  // namespace
+
 Result<std::vector<RequestRecord>> SqliteStore::listRequests(const RequestFilter& f) {
   std::vector<RequestRecord> out;
   auto s = read("list requests", [&]() -> Status {
     Statement st(session_);
-    std::string sql = sqlOf("SELECT ", rows::kRequestColumns, " FROM requests WHERE 1 = 1");
-    if (f.requester) sql += " AND requester = ?";
-    if (f.state) sql += " AND state = ?";
-    if (f.action) sql += " AND action = ?";
-    sql += " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?";
-    st << sql;
-    if (f.requester) st, bind(*f.requester);
-    if (f.state) st, bind(*f.state);
-    if (f.action) st, bind(*f.action);
+    st << std::string("SELECT ") + rows::kRequestColumns + " FROM requests WHERE 1 = 1" +
+              requestWhere(f, true) + " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?";
+    bindRequestWhere(st, f, true);
     st, bind(Int64(f.limit)), bind(Int64(f.offset));
     st.execute();
     RecordSet rs(st);
@@ -260,6 +280,20 @@ Result<std::vector<RequestRecord>> SqliteStore::listRequests(const RequestFilter
   });
   if (!s) return s.error();
   return out;
+}
+
+Result<std::int64_t> SqliteStore::countRequests(const RequestFilter& f) {
+  Int64 count = 0;
+  auto s = read("count requests", [&]() -> Status {
+    Statement st(session_);
+    st << "SELECT COUNT(*) FROM requests WHERE 1 = 1" + requestWhere(f, false);
+    bindRequestWhere(st, f, false);
+    st, into(count);
+    st.execute();
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return static_cast<std::int64_t>(count);
 }
 
 Result<std::vector<SignatureRecord>> SqliteStore::signatures(const std::string& requestId) {

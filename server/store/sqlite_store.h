@@ -33,6 +33,7 @@ class SqliteStore final : public Store {
                        const OptionalAudit& audit) override;
   Result<RequestRecord> getRequest(const std::string& id) override;
   Result<std::vector<RequestRecord>> listRequests(const RequestFilter& filter) override;
+  Result<std::int64_t> countRequests(const RequestFilter& filter) override;
   Result<std::vector<SignatureRecord>> signatures(const std::string& requestId) override;
   Result<std::vector<RejectionRecord>> rejections(const std::string& requestId) override;
   Result<std::vector<TargetRecord>> targets(const std::string& requestId) override;
@@ -84,6 +85,7 @@ class SqliteStore final : public Store {
 
   Result<AuditEntry> appendAudit(const AuditEvent& event, std::int64_t at) override;
   Result<std::vector<AuditEntry>> listAudit(std::int64_t fromSeq, std::int64_t limit) override;
+  Result<std::vector<AuditEntry>> listAuditFiltered(const AuditFilter& filter) override;
   Status forEachAudit(const std::function<bool(const AuditEntry&)>& visit) override;
 
   // sqlite_store_outbox.cpp
@@ -101,6 +103,13 @@ class SqliteStore final : public Store {
                                                           std::int64_t updatedSince,
                                                           bool allTargetsFinal,
                                                           std::int64_t limit) override;
+  Result<std::vector<RequestRecord>> completedWithoutResults(const std::string& eventKind,
+                                                             std::int64_t updatedSince,
+                                                             std::int64_t tokensDeadBefore,
+                                                             std::int64_t limit) override;
+  Result<std::pair<std::int64_t, std::int64_t>> pruneOutbox(std::int64_t sentBefore,
+                                                            std::int64_t failedBefore,
+                                                            std::int64_t limit) override;
   // sqlite_store_metrics.cpp
   Result<StoreMetrics> metrics() override;
 

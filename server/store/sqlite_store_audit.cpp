@@ -59,6 +59,39 @@ Result<std::vector<AuditEntry>> SqliteStore::listAudit(std::int64_t fromSeq, std
   return out;
 }
 
+Result<std::vector<AuditEntry>> SqliteStore::listAuditFiltered(const AuditFilter& f) {
+  std::vector<AuditEntry> out;
+  std::optional<std::string> prefix;
+  if (f.event && !f.event->empty() && f.event->back() == '*')
+    prefix = f.event->substr(0, f.event->size() - 1);
+  auto s = read("list audit", [&]() -> Status {
+    std::string sql = std::string("SELECT ") + rows::kAuditColumns + " FROM audit WHERE seq >= ?";
+    // substr() rather than LIKE: event names hold '_', and it is the same in PostgreSQL.
+    if (prefix) sql += " AND substr(event, 1, ?) = ?";
+    else if (f.event) sql += " AND event = ?";
+    if (f.actor) sql += " AND actor = ?";
+    if (f.subject) sql += " AND subject = ?";
+    if (f.since) sql += " AND at >= ?";
+    if (f.until) sql += " AND at < ?";
+    sql += " ORDER BY seq LIMIT ?";
+    Statement st(session_);
+    st << sql, bind(Int64(f.fromSeq));
+    if (prefix) st, bind(Int64(prefix->size())), bind(*prefix);
+    else if (f.event) st, bind(*f.event);
+    if (f.actor) st, bind(*f.actor);
+    if (f.subject) st, bind(*f.subject);
+    if (f.since) st, bind(Int64(*f.since));
+    if (f.until) st, bind(Int64(*f.until));
+    st, bind(Int64(f.limit));
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(rows::auditEntry(rs));
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
 Status SqliteStore::forEachAudit(const std::function<bool(const AuditEntry&)>& visit) {
   // Pages by seq so the lock is held per page, not for the whole walk.
   Int64 after = std::numeric_limits<Int64>::min();

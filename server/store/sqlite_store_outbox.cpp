@@ -3,6 +3,8 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
 
+#include <algorithm>
+
 #include "store/sqlite_rows.h"
 #include "store/sqlite_store.h"
 
@@ -260,6 +262,53 @@ Result<std::vector<RequestRecord>> SqliteStore::requestsWithoutEvent(
     st.execute();
     RecordSet rs(st);
     for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(rows::request(rs));
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Result<std::vector<RequestRecord>> SqliteStore::completedWithoutResults(
+    const std::string& eventKind, std::int64_t updatedSince, std::int64_t tokensDeadBefore,
+    std::int64_t limit) {
+  std::vector<RequestRecord> out;
+  auto s = read("requests with results due", [&]() -> Status {
+    Statement st(session_);
+    st << std::string("SELECT ") + rows::kRequestColumns +
+              " FROM requests r WHERE r.state = 'completed' AND r.updated >= ? AND r.target_count > 0"
+              " AND NOT EXISTS (SELECT 1 FROM notification_events e WHERE e.id = r.id || ':' || ?)"
+              " AND (r.updated <= ? OR NOT EXISTS (SELECT 1 FROM request_targets t"
+              " WHERE t.request_id = r.id AND t.state IN ('queued', 'delivered')))"
+              " ORDER BY r.updated, r.id LIMIT ?",
+        bind(Int64(updatedSince)), bind(eventKind), bind(Int64(tokensDeadBefore)), bind(Int64(limit));
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(rows::request(rs));
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Result<std::pair<std::int64_t, std::int64_t>> SqliteStore::pruneOutbox(std::int64_t sentBefore,
+                                                                       std::int64_t failedBefore,
+                                                                       std::int64_t limit) {
+  std::pair<std::int64_t, std::int64_t> out{0, 0};
+  // Relaxed durability: a prune lost to a power failure is simply done again.
+  auto s = write("prune outbox", Durability::kNormal, [&]() -> Status {
+    Statement del(session_);
+    del << "DELETE FROM notification_deliveries WHERE idempotency_key IN (SELECT idempotency_key"
+           " FROM notification_deliveries WHERE (state = 'sent' AND updated < ?)"
+           " OR (state = 'failed' AND updated < ?) LIMIT ?)",
+        bind(Int64(sentBefore)), bind(Int64(failedBefore)), bind(Int64(limit));
+    out.first = static_cast<std::int64_t>(del.execute());
+    Statement empty(session_);
+    empty << "UPDATE notification_events SET body_json = '{}', recipients_json = '[]'"
+             " WHERE id IN (SELECT e.id FROM notification_events e WHERE e.fanned_out = 1"
+             " AND e.created_at < ? AND e.body_json <> '{}' AND NOT EXISTS"
+             " (SELECT 1 FROM notification_deliveries d WHERE d.event_id = e.id) LIMIT ?)",
+        bind(Int64(std::min(sentBefore, failedBefore))), bind(Int64(limit));
+    out.second = static_cast<std::int64_t>(empty.execute());
     return Status::ok();
   });
   if (!s) return s.error();

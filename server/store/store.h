@@ -59,6 +59,8 @@ class Store {
                                const OptionalAudit& audit) = 0;
   virtual Result<RequestRecord> getRequest(const std::string& id) = 0;
   virtual Result<std::vector<RequestRecord>> listRequests(const RequestFilter& filter) = 0;
+  // How many requests match `filter` (its after, limit and offset ignored).
+  virtual Result<std::int64_t> countRequests(const RequestFilter& filter) = 0;
   // Signatures in the order they were added (requester first).
   virtual Result<std::vector<SignatureRecord>> signatures(const std::string& requestId) = 0;
   virtual Result<std::vector<RejectionRecord>> rejections(const std::string& requestId) = 0;
@@ -159,6 +161,9 @@ class Store {
   virtual Result<AuditEntry> appendAudit(const AuditEvent& event, std::int64_t at) = 0;
   // Up to `limit` entries with seq >= fromSeq, ascending.
   virtual Result<std::vector<AuditEntry>> listAudit(std::int64_t fromSeq, std::int64_t limit) = 0;
+  // Up to `filter.limit` entries matching `filter`, ascending seq, searched over the
+  // whole log (not a page of it).
+  virtual Result<std::vector<AuditEntry>> listAuditFiltered(const AuditFilter& filter) = 0;
   // Calls `visit` for every entry in seq order, in pages, without loading the whole
   // log; stops early (returning ok) when `visit` returns false.
   virtual Status forEachAudit(const std::function<bool(const AuditEntry&)>& visit) = 0;
@@ -196,6 +201,24 @@ class Store {
                                                                   std::int64_t updatedSince,
                                                                   bool allTargetsFinal,
                                                                   std::int64_t limit) = 0;
+
+  // Completed requests without an event "<request id>:<eventKind>" whose results are
+  // due: every target reported (none queued or delivered), or completed (`updated`) at
+  // or before `tokensDeadBefore`, so their tokens can no longer run. Only requests
+  // updated at or after `updatedSince`. Oldest first. (The results sweep.)
+  virtual Result<std::vector<RequestRecord>> completedWithoutResults(const std::string& eventKind,
+                                                                     std::int64_t updatedSince,
+                                                                     std::int64_t tokensDeadBefore,
+                                                                     std::int64_t limit) = 0;
+  // Retention: deletes sent deliveries last updated before `sentBefore` and failed ones
+  // before `failedBefore` (pending ones never), then empties the body and recipients of
+  // every fanned-out event created before min(sentBefore, failedBefore) that has no
+  // delivery left. The event's id stays, so a sweep never writes it again. At most
+  // `limit` of each per call (one short transaction; call again while either count is
+  // `limit`). Returns the deliveries deleted and the events emptied.
+  virtual Result<std::pair<std::int64_t, std::int64_t>> pruneOutbox(std::int64_t sentBefore,
+                                                                    std::int64_t failedBefore,
+                                                                    std::int64_t limit) = 0;
 
   // --- Metrics (issue 7) ------------------------------------------------------------------
   // Counts for /metrics, read in one pass.

@@ -1,6 +1,7 @@
 // The online CLI's own behaviour: the profile, the session secret, transport errors
 // with exit status 3, device and audit commands.
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -159,4 +160,53 @@ TEST_CASE("the audit chain verifies online and as an export, and a tampered expo
   auto denied = t.cli("dave", {"audit", "list"});
   CHECK(denied.exit == 1);
   CHECK_THAT(denied.err, Catch::Contains("audit.read"));
+}
+
+TEST_CASE("request list follows every page of a long listing, and --limit stops early",
+          "[integration][cli][pagination]") {
+  Tenant t;
+  // 520 finished requests by alice, more than the coordinator's largest page (500),
+  // written straight into the database (the listing reads rows only).
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((t.data + "/keyturn.db").c_str(), &db) == SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    std::string sql = "BEGIN;";
+    for (int i = 0; i < 520; ++i) {
+      const std::string n = std::to_string(1000 + i);
+      sql += "INSERT INTO requests (id, tenant, action, params_json, requester, justification,"
+             " created, expires, bundle_version, target_count, target_root, payload_b64, state,"
+             " requirements_json, updated) VALUES ('r-bulk-" + n + "', 'contoso', 'device.lock',"
+             " '{}', 'alice', 'bulk', " + n + ", 9999999999, 1, 1, 'root-" + n +
+             "', 'e30', 'completed', '[]', " + n + ");";
+    }
+    sql += "COMMIT;";
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    INFO((err ? err : ""));
+    sqlite3_free(err);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+  }
+  auto all = t.cli("alice", {"request", "list", "--mine", "-o", "json"});
+  INFO(all.err);
+  REQUIRE(all.exit == 0);
+  auto o = jsonOf(all);
+  auto list = o->getArray("requests");
+  REQUIRE(list->size() == 520);
+  CHECK(list->getObject(0)->getValue<std::string>("id") == "r-bulk-1519");  // newest first
+  CHECK(list->getObject(519)->getValue<std::string>("id") == "r-bulk-1000");
+  CHECK(o->isNull("next"));
+  CHECK(o->getObject("counts")->getValue<int>("mine") == 520);
+
+  auto some = t.cli("alice", {"request", "list", "--mine", "--limit", "30"});
+  INFO(some.all());
+  REQUIRE(some.exit == 0);
+  CHECK(std::count(some.out.begin(), some.out.end(), '\n') == 31);  // 30 lines and the hint
+  CHECK_THAT(some.out, Catch::Contains("r-bulk-1519"));
+  CHECK_THAT(some.out, !Catch::Contains("r-bulk-1489"));
+  CHECK_THAT(some.out, Catch::Contains("more: 30 shown"));
+  auto zero = t.cli("alice", {"request", "list", "--limit", "0"});
+  CHECK(zero.exit == 2);
+  CHECK_THAT(zero.err, Catch::Contains("--limit"));
 }

@@ -59,8 +59,8 @@ TEST_CASE("a rejected request can be neither completed nor approved afterwards, 
 }
 
 TEST_CASE(
-    "an approval forged into the coordinator's database: the token goes out, the agent refuses it "
-    "with bad_signature and wipes nothing",
+    "an approval forged into the coordinator's database: the coordinator refuses to complete it "
+    "(bad_signature, audited, no token), and a token forced into the queue is refused by the agent",
     "[integration][security][tamper]") {
   Tenant t;
   AgentHome a(t, "laptop-1");
@@ -73,35 +73,62 @@ TEST_CASE(
   // The attacker holds the data folder (the database and issuer.key) but no admin's
   // key. They add an approval "by bob" — his kid is public in the bundle — signed with
   // the only key they have, and mark the request approved.
-  {
-    CoordinatorDb db(t.data + "/keyturn.db");
-    JwsEnvelope jws;
-    jws.payloadB64 = db.run("SELECT payload_b64 FROM requests WHERE id = ?1", {id});
-    REQUIRE(!jws.payloadB64.empty());
-    auto issuer = Ed25519PrivateKey::load(t.data + "/issuer.key");
-    REQUIRE(issuer);
-    std::string bobKid = kidOf(t.tmp / "keys/bob.pub.json");
-    auto now = static_cast<std::uint64_t>(std::time(nullptr));
-    appendSignature(jws, issuer.value(), approverHeader(bobKid, now));
-    const JwsSignature& forged = jws.signatures.back();
-    db.run(
-        "INSERT INTO request_signatures (request_id, role, principal, kid, at, protected_b64, "
-        "signature_b64, notes) VALUES (?1, 'approver', 'bob', ?2, ?3, ?4, ?5, 'forged')",
-        {id, bobKid, std::to_string(now), forged.protectedB64, forged.signatureB64});
-    db.run("UPDATE requests SET state = 'approved' WHERE id = ?1", {id});
-  }
+  CoordinatorDb db(t.data + "/keyturn.db");
+  // The stored request as the coordinator keeps it: its payload and requester signature.
+  auto parsed = parseJws(
+      "{\"payload\":" + json::quote(db.run("SELECT payload_b64 FROM requests WHERE id = ?1", {id})) +
+          ",\"signatures\":[{\"protected\":" +
+          json::quote(db.run("SELECT protected_b64 FROM request_signatures WHERE request_id = ?1", {id})) +
+          ",\"signature\":" +
+          json::quote(db.run("SELECT signature_b64 FROM request_signatures WHERE request_id = ?1", {id})) + "}]}",
+      4);
+  REQUIRE(parsed);
+  JwsEnvelope jws = parsed.value();
+  auto issuer = Ed25519PrivateKey::load(t.data + "/issuer.key");
+  REQUIRE(issuer);
+  std::string bobKid = kidOf(t.tmp / "keys/bob.pub.json");
+  auto now = static_cast<std::uint64_t>(std::time(nullptr));
+  appendSignature(jws, issuer.value(), approverHeader(bobKid, now));
+  const JwsSignature forged = jws.signatures.back();
+  db.run(
+      "INSERT INTO request_signatures (request_id, role, principal, kid, at, protected_b64, "
+      "signature_b64, notes) VALUES (?1, 'approver', 'bob', ?2, ?3, ?4, ?5, 'forged')",
+      {id, bobKid, std::to_string(now), forged.protectedB64, forged.signatureB64});
+  db.run("UPDATE requests SET state = 'approved' WHERE id = ?1", {id});
 
-  // The coordinator takes its own database's word for who approved (it re-checks the
-  // requirements by principal, not the stored signatures) and issues the token; if it
-  // ever re-verifies them, this completion is refused instead and the story holds sooner.
+  // Layer 1, the coordinator: completion re-verifies every stored signature against the
+  // bundle in force and refuses, naming the approval and the check. Nothing is issued.
   auto completed = t.cli("alice", {"request", "complete", id});
   INFO(completed.all());
-  if (completed.exit != 0) {
-    CHECK_THAT(completed.err, Catch::Contains("bad_signature"));
-    CHECK_FALSE(a.wiped());
-    return;
-  }
-  // The agent checks every signature against its own bundle: refused, reported, nothing runs.
+  CHECK(completed.exit == 1);
+  CHECK_THAT(completed.err, Catch::Contains("bad_signature"));
+  CHECK_THAT(completed.err, Catch::Contains("approver signature 1 (principal \"bob\""));
+  CHECK(db.run("SELECT state FROM requests WHERE id = ?1", {id}) == "approved");
+  CHECK(db.run("SELECT COUNT(*) FROM request_targets WHERE request_id = ?1 AND token IS NOT NULL", {id}) ==
+        "0");
+  std::string refusal = db.run(
+      "SELECT detail_json FROM audit WHERE event = 'request.refused' AND subject = ?1 AND actor = 'alice'"
+      " ORDER BY seq DESC LIMIT 1",
+      {id});
+  CHECK_THAT(refusal, Catch::Contains("\"operation\":\"complete\""));
+  CHECK_THAT(refusal, Catch::Contains("\"reason\":\"bad_signature\""));
+  CHECK_THAT(refusal, Catch::Contains("principal \\\"bob\\\""));
+  // The running agent got nothing to refuse: its log shows no token at all yet.
+  CHECK_THAT(agent->log(), !Catch::Contains("\"token refused\""));
+
+  // Layer 2, the agent: the attacker issues the token themselves with issuer.key — with
+  // a completion signature of alice's (as her CLI sent it) — and queues it. The agent
+  // checks every signature against its own bundle: refused, reported, nothing runs.
+  JwsEnvelope token = jws;
+  auto alice = Ed25519PrivateKey::load(t.key("alice"));
+  REQUIRE(alice);
+  appendSignature(token, alice.value(), completerHeader(alice->publicKey().kid(), now + 1));
+  appendSignature(token, issuer.value(),
+                  issuerHeader(issuer->publicKey().kid(), now + 1, "laptop-1", 0, {}, now + 1,
+                               now + 3600));
+  db.run("UPDATE request_targets SET token = ?1, state = 'queued', updated = ?2 WHERE request_id = ?3",
+         {token.serialize(), std::to_string(now + 1), id});
+  db.run("UPDATE requests SET state = 'completed' WHERE id = ?1", {id});
   std::string state = waitForTarget(t, id, "laptop-1", "failed");
   INFO(agent->log());
   CHECK(state == "failed");

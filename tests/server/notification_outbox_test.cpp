@@ -145,3 +145,88 @@ TEST_CASE("outcomes are recorded on pending deliveries only and retries wait the
   REQUIRE(store->recordDeliveryAttempts({{sent, std::nullopt}, {nine, std::nullopt}}));
   CHECK(store->outboxStatus(10)->sent == 2);
 }
+
+namespace {
+
+// Records the final outcome `state` of delivery `key` at `at`.
+void finish(SqliteStore& store, const std::string& key, const std::string& eventId,
+            const std::string& state, std::int64_t at) {
+  auto d = delivery(key, eventId);
+  d.state = state;
+  d.attempts = 1;
+  if (state == delivery_state::kSent) d.sentAt = at;
+  d.lastError = state == delivery_state::kFailed ? "HTTP 401 from https://hooks.example:443" : "";
+  d.updated = at;
+  REQUIRE(store.recordDeliveryAttempt(d, std::nullopt));
+}
+
+}  // namespace
+
+TEST_CASE("retention deletes sent and failed deliveries past their age, never pending ones, and "
+          "keeps event ids",
+          "[outbox][retention]") {
+  TempDir dir;
+  auto store = openStore(dir);
+  REQUIRE(store->insertNotifications({event("e-old", 1000), event("e-pending", 1000),
+                                      event("e-new", 5000)}));
+  REQUIRE(store->fanOut({{"e-old", {delivery("k-sent", "e-old"), delivery("k-failed", "e-old")}},
+                         {"e-pending", {delivery("k-pending", "e-pending")}},
+                         {"e-new", {delivery("k-new", "e-new")}}}));
+  finish(*store, "k-sent", "e-old", delivery_state::kSent, 2000);
+  finish(*store, "k-failed", "e-old", delivery_state::kFailed, 2000);
+  finish(*store, "k-new", "e-new", delivery_state::kSent, 9000);
+
+  // Sent before 5000 go; failed ones are kept longer (before 1500 only).
+  auto n = store->pruneOutbox(5000, 1500, 100);
+  REQUIRE(n);
+  CHECK(n->first == 1);   // k-sent
+  CHECK(n->second == 0);  // e-old still has its failed delivery
+  auto status = store->outboxStatus(10);
+  REQUIRE(status);
+  CHECK(status->sent == 1);  // k-new
+  CHECK(status->failed == 1);
+  CHECK(status->pending == 1);
+  REQUIRE(status->recentFailures.size() == 1);  // the failed one is still visible
+  CHECK(status->recentFailures.front().idempotencyKey == "k-failed");
+
+  n = store->pruneOutbox(5000, 3000, 100);
+  REQUIRE(n);
+  CHECK(n->first == 1);   // k-failed
+  CHECK(n->second == 1);  // e-old emptied; e-pending has a pending delivery, e-new is recent
+  status = store->outboxStatus(10);
+  CHECK(status->failed == 0);
+  CHECK(status->pending == 1);
+  // The pending delivery is still due, with its event's body intact.
+  auto due = store->dueDeliveries(10'000, 10);
+  REQUIRE(due->size() == 1);
+  CHECK(due->front().event.id == "e-pending");
+  CHECK(due->front().event.bodyJson == "{\"request\":\"r-1\"}");
+  // An emptied event keeps its id: the sweep offering it again writes nothing.
+  auto again = store->insertNotifications({event("e-old", 1000)});
+  REQUIRE(again);
+  CHECK(again.value() == 0);
+  // Nothing left to do is not an error.
+  n = store->pruneOutbox(5000, 3000, 100);
+  REQUIRE(n);
+  CHECK(n->first == 0);
+  CHECK(n->second == 0);
+}
+
+TEST_CASE("retention works in batches of the given size", "[outbox][retention]") {
+  TempDir dir;
+  auto store = openStore(dir);
+  REQUIRE(store->insertNotifications({event("e-1", 1000)}));
+  std::vector<NotificationDelivery> ds;
+  for (int i = 0; i < 5; ++i) ds.push_back(delivery("k-" + std::to_string(i), "e-1"));
+  REQUIRE(store->fanOut({{"e-1", ds}}));
+  for (int i = 0; i < 5; ++i) finish(*store, "k-" + std::to_string(i), "e-1", delivery_state::kSent, 2000);
+  std::vector<std::int64_t> deleted;
+  for (int round = 0; round < 5; ++round) {
+    auto n = store->pruneOutbox(3000, 3000, 2);
+    REQUIRE(n);
+    deleted.push_back(n->first);
+    if (n->first < 2 && n->second < 2) break;
+  }
+  CHECK(deleted == std::vector<std::int64_t>{2, 2, 1});
+  CHECK(store->outboxStatus(10)->sent == 0);
+}

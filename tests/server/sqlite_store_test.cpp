@@ -66,11 +66,13 @@ TEST_CASE("request lifecycle rows round-trip") {
   CHECK(store->targets("r-1")->at(0).token == std::optional<std::string>("token-1"));
 
   auto mine = store->listRequests(RequestFilter{std::string("alice"), std::nullopt,
-                                                std::nullopt, 100, 0});
+                                                std::nullopt, 100, 0, std::nullopt,
+                                                std::nullopt});
   REQUIRE(mine.isOk());
   CHECK(mine->size() == 1);
   auto pending = store->listRequests(RequestFilter{std::nullopt, std::string("needs_approval"),
-                                                   std::nullopt, 100, 0});
+                                                   std::nullopt, 100, 0, std::nullopt,
+                                                   std::nullopt});
   REQUIRE(pending.isOk());
   CHECK(pending->empty());
 }

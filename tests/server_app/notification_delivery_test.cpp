@@ -409,6 +409,12 @@ TEST_CASE("notification configuration: bad values are refused naming the key",
   CHECK_THAT(bad.detail(), Catch::Contains("keyturn.notify.principal.bob.quiet_hours"));
   bad = hook({{"keyturn.notify.reminders", "7 days"}});
   CHECK_THAT(bad.detail(), Catch::Contains("keyturn.notify.reminders"));
+  CHECK(ok->retentionSeconds == 30 * 86400);
+  CHECK(ok->failedRetentionSeconds == 90 * 86400);
+  bad = hook({{"keyturn.notify.retention", "30m"}});
+  CHECK_THAT(bad.detail(), Catch::Contains("keyturn.notify.retention must be one duration of at least 1h"));
+  bad = hook({{"keyturn.notify.retention_failed", "7d,1d"}});
+  CHECK_THAT(bad.detail(), Catch::Contains("keyturn.notify.retention_failed"));
   bad = hook({{"keyturn.notify.retry.max_attempts", "0"}});
   CHECK_THAT(bad.detail(), Catch::Contains("keyturn.notify.retry.max_attempts"));
   auto mail = load({{"keyturn.notify.channels", "m"},
@@ -419,6 +425,55 @@ TEST_CASE("notification configuration: bad values are refused naming the key",
                     {"keyturn.notify.channel.m.username", "u"},
                     {"keyturn.notify.channel.m.password_file", tmp / "ok.secret"}});
   CHECK_THAT(mail.detail(), Catch::Contains("never sent in clear"));
+}
+
+TEST_CASE("the worker prunes sent deliveries after keyturn.notify.retention and failed ones after "
+          "retention_failed",
+          "[notify][retention]") {
+  WorkerRig rig;
+  rig.start({{"keyturn.notify.retention", "10d"}, {"keyturn.notify.retention_failed", "20d"}});
+  const std::int64_t day = 86400;
+  REQUIRE(rig.store->insertNotifications(
+      {requestEvent("r-1", "request.submitted", "[\"bob\"]", rig.now - 30 * day)}));
+  auto make = [&](const std::string& key) {
+    NotificationDelivery d;
+    d.idempotencyKey = key;
+    d.eventId = "r-1:request.submitted";
+    d.recipient = "bob";
+    d.channel = "mail";
+    d.nextAttempt = rig.now - 30 * day;
+    d.updated = rig.now - 30 * day;
+    return d;
+  };
+  REQUIRE(rig.store->fanOut({{"r-1:request.submitted", {make("k-sent"), make("k-failed")}}}));
+  auto sent = make("k-sent");
+  sent.state = delivery_state::kSent;
+  sent.attempts = 1;
+  sent.sentAt = rig.now - 15 * day;
+  sent.updated = rig.now - 15 * day;
+  auto failed = make("k-failed");
+  failed.state = delivery_state::kFailed;
+  failed.attempts = 10;
+  failed.lastError = "HTTP 401";
+  failed.updated = rig.now - 15 * day;
+  REQUIRE(rig.store->recordDeliveryAttempts({{sent, std::nullopt}, {failed, std::nullopt}}));
+
+  rig.pass();  // 15 days: the sent one is past 10d, the failed one stays visible
+  auto status = rig.store->outboxStatus(10);
+  REQUIRE(status);
+  CHECK(status->sent == 0);
+  CHECK(status->failed == 1);
+  CHECK_THAT(rig.logText.str(), Catch::Contains("notification outbox pruned"));
+
+  rig.now += 6 * day;  // 21 days: the failed one goes too
+  rig.pass();
+  status = rig.store->outboxStatus(10);
+  CHECK(status->failed == 0);
+  CHECK(status->recentFailures.empty());
+  // The event keeps its id (written once), without its body.
+  CHECK(rig.store->insertNotifications(
+                {requestEvent("r-1", "request.submitted", "[\"bob\"]", rig.now)})
+            .value() == 0);
 }
 
 TEST_CASE("messages escape what people wrote and carry the link and the command",

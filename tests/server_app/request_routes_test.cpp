@@ -381,3 +381,62 @@ TEST_CASE(
   CHECK(line.find("\"bundle_version\":2") != std::string::npos);
   CHECK(s.as("carol", "GET", "/api/v1/requests").status == 401);
 }
+
+TEST_CASE("request listing over HTTP: 250 requests come in capped pages with a cursor, counts over all",
+          "[requests][http][pagination]") {
+  WorkflowServer s;
+  {
+    // Completed requests written straight into the store (the listing reads rows only).
+    auto store = server::SqliteStore::open(s.config.database);
+    REQUIRE(store);
+    const std::int64_t base = std::time(nullptr) - 10'000;
+    for (int i = 0; i < 250; ++i) {
+      server::RequestRecord r;
+      r.id = "r-page-" + std::to_string(1000 + i);
+      r.tenant = "contoso";
+      r.action = "device.wipe";
+      r.paramsJson = "{}";
+      r.requester = "alice";
+      r.justification = "bulk";
+      r.created = base + i / 2;  // pairs share a second: the id orders them
+      r.expires = base + 30 * 86400;
+      r.bundleVersion = 1;
+      r.targetCount = 1;
+      r.targetRoot = "root-" + std::to_string(i);
+      r.payloadB64 = "e30";
+      r.state = server::state::kCompleted;
+      r.requirementsJson = "[]";
+      r.updated = r.created;
+      REQUIRE(store.value()->insertRequest(
+          r, {"dev-1"}, {r.id, "requester", "alice", "kid", r.created, "e30", "c2ln", ""},
+          std::nullopt));
+    }
+  }
+  std::vector<std::string> seen;
+  std::vector<std::size_t> sizes;
+  std::string path = "/api/v1/requests?view=mine";
+  for (int page = 0; page < 10; ++page) {
+    auto o = body(s.as("alice", "GET", path));
+    auto list = o->getArray("requests");
+    sizes.push_back(list->size());
+    for (std::size_t i = 0; i < list->size(); ++i) seen.push_back(list->getObject(i)->getValue<std::string>("id"));
+    CHECK(o->getObject("counts")->getValue<int>("mine") == 250);
+    if (o->isNull("next")) break;
+    path = "/api/v1/requests?view=mine&cursor=" + o->getValue<std::string>("next");
+  }
+  CHECK(sizes == std::vector<std::size_t>{100, 100, 50});  // the default page is 100
+  REQUIRE(seen.size() == 250);
+  // Newest first, each once: r-page-1249 down to r-page-1000.
+  for (std::size_t i = 0; i < seen.size(); ++i) CHECK(seen[i] == "r-page-" + std::to_string(1249 - i));
+
+  auto big = body(s.as("alice", "GET", "/api/v1/requests?view=mine&limit=500"));
+  CHECK(big->getArray("requests")->size() == 250);
+  CHECK(big->isNull("next"));
+  HttpReply tooBig = s.as("alice", "GET", "/api/v1/requests?view=mine&limit=501");
+  CHECK(tooBig.status == 400);
+  CHECK_THAT(tooBig.body, Catch::Contains("limit"));
+  HttpReply badCursor = s.as("alice", "GET", "/api/v1/requests?view=mine&cursor=not-a-cursor");
+  CHECK(badCursor.status == 400);
+  CHECK(error(badCursor) == "malformed");
+  CHECK_THAT(badCursor.body, Catch::Contains("cursor"));
+}

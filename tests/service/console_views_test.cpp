@@ -189,14 +189,86 @@ TEST_CASE("list: requester and device filters narrow every tab and its count",
   auto all = parsed(f.workflow->list(*f.bundle, "carol", RequestView::kReceived, {}));
   CHECK(all->getObject("counts")->getValue<int>("received") == 2);
   auto byDevice = parsed(f.workflow->list(*f.bundle, "carol", RequestView::kReceived,
-                                          Workflow::ListFilter{"", "", "", "dev-2"}));
+                                          Workflow::ListFilter{"", "", "", "dev-2", Workflow::kDefaultListPage, ""}));
   CHECK(ids(byDevice) == std::vector<std::string>{"r-b"});
   CHECK(byDevice->getObject("counts")->getValue<int>("received") == 1);
   auto byRequester = parsed(f.workflow->list(*f.bundle, "carol", RequestView::kReceived,
-                                             Workflow::ListFilter{"", "", "alice", ""}));
+                                             Workflow::ListFilter{"", "", "alice", "", Workflow::kDefaultListPage, ""}));
   CHECK(ids(byRequester) == std::vector<std::string>{"r-a"});
   auto nothing = parsed(f.workflow->list(*f.bundle, "carol", RequestView::kReceived,
-                                         Workflow::ListFilter{"", "", "alice", "dev-2"}));
+                                         Workflow::ListFilter{"", "", "alice", "dev-2", Workflow::kDefaultListPage, ""}));
   CHECK(ids(nothing).empty());
   CHECK(nothing->getObject("counts")->getValue<int>("received") == 0);
+}
+
+TEST_CASE("list: pages of at most limit requests, newest first, resumed from next, counts over all",
+          "[workflow][console][pagination]") {
+  WorkflowFixture f;
+  // Seven requests by alice, r-0 oldest; r-3 and r-4 made in the same second (the id
+  // breaks the tie).
+  std::vector<std::string> made;
+  for (int i = 0; i < 7; ++i) {
+    const std::string dev = "dev-" + std::to_string(i);
+    f.enroll(dev);
+    keyturn::test::TokenSpec spec;
+    spec.id = "r-" + std::to_string(i);
+    spec.targets = {dev};
+    if (i != 4) f.now += 1;
+    auto r = f.submit(spec);
+    INFO(why(r));
+    REQUIRE(r);
+    made.insert(made.begin(), spec.id);  // newest first
+  }
+  // Newest first with ties by id descending: r-6, r-5, r-4, r-3, r-2, r-1, r-0.
+  auto ids = [](const Poco::JSON::Object::Ptr& o) {
+    std::vector<std::string> out;
+    auto rs = o->getArray("requests");
+    for (std::size_t i = 0; i < rs->size(); ++i) out.push_back(rs->getObject(i)->getValue<std::string>("id"));
+    return out;
+  };
+  for (RequestView view : {RequestView::kMine, RequestView::kReceived}) {
+    const std::string who = view == RequestView::kMine ? "alice" : "carol";
+    const char* tab = view == RequestView::kMine ? "mine" : "received";
+    std::vector<std::string> seen;
+    std::vector<std::size_t> sizes;
+    Workflow::ListFilter filter;
+    filter.limit = 3;
+    for (int page = 0; page < 10; ++page) {
+      auto o = parsed(f.workflow->list(*f.bundle, who, view, filter));
+      auto got = ids(o);
+      sizes.push_back(got.size());
+      seen.insert(seen.end(), got.begin(), got.end());
+      CHECK(o->getObject("counts")->getValue<int>(tab) == 7);  // every page counts them all
+      if (o->isNull("next")) break;
+      filter.cursor = o->getValue<std::string>("next");
+    }
+    INFO(tab);
+    CHECK(sizes == std::vector<std::size_t>{3, 3, 1});
+    CHECK(seen == made);
+  }
+  // A page exactly as long as what is left says there is no next page.
+  Workflow::ListFilter exact;
+  exact.limit = 7;
+  auto all = parsed(f.workflow->list(*f.bundle, "alice", RequestView::kMine, exact));
+  CHECK(ids(all) == made);
+  CHECK(all->isNull("next"));
+  // The default page and the old overload still list everything here.
+  CHECK(ids(parsed(f.workflow->list(*f.bundle, "alice", RequestView::kMine, "", ""))) == made);
+
+  // Bad input names the field.
+  Workflow::ListFilter bad;
+  bad.limit = 0;
+  auto r = f.workflow->list(*f.bundle, "alice", RequestView::kMine, bad);
+  CHECK(r.reason() == "malformed");
+  CHECK_THAT(r.detail(), Catch::Contains("limit"));
+  bad.limit = Workflow::kMaxListPage + 1;
+  CHECK(f.workflow->list(*f.bundle, "alice", RequestView::kMine, bad).reason() == "malformed");
+  for (const char* cursor : {"r-3", "x.r-3", "12.", "12.bad id", "99999999999999999999.r-1"}) {
+    Workflow::ListFilter c;
+    c.cursor = cursor;
+    auto refused = f.workflow->list(*f.bundle, "alice", RequestView::kMine, c);
+    INFO(cursor);
+    CHECK(refused.reason() == "malformed");
+    CHECK_THAT(refused.detail(), Catch::Contains("cursor"));
+  }
 }

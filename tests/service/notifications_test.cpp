@@ -194,6 +194,44 @@ TEST_CASE("execution results go to the requester once every device reported, fai
   CHECK(results.bodyJson.find("SECRET-OUTPUT") == std::string::npos);
 }
 
+TEST_CASE("a device that never reports holds the results message only until the tokens expire",
+          "[notify]") {
+  Wipe f;
+  REQUIRE(f.approve("bob", f.id, "ok"));
+  f.now += 5;
+  const std::int64_t completedAt = f.now;
+  REQUIRE(f.complete("alice", f.id));
+  NotificationOptions options;
+  // The sweep's token lifetime is the workflow's issue window plus the agents' skew.
+  CHECK(options.tokenLifetime == WorkflowOptions{}.issueWindow + 2 * 300);
+  NotificationSweep sweep(*f.store, options);
+  REQUIRE(f.store->recordResult(f.id, "dev-1", "succeeded", "{\"exit_code\":0}", f.now, std::nullopt));
+  REQUIRE(f.store->recordResult(f.id, "dev-2", "failed", "{\"exit_code\":3}", f.now, std::nullopt));
+  REQUIRE(f.store->markDelivered(f.id, "dev-3", f.now, std::nullopt));  // fetched, never reported
+  // While dev-3's token could still run, the requester waits for its report.
+  f.now = completedAt + options.tokenLifetime - 1;
+  auto waiting = sweep.run(*f.bundle, f.now);
+  INFO(why(waiting));
+  REQUIRE(waiting);
+  CHECK(events(f).count("r-n1:request.results") == 0);
+  // Once it can no longer run, the results go out with dev-3 named as not reporting.
+  f.now = completedAt + options.tokenLifetime + 1;
+  REQUIRE(sweep.run(*f.bundle, f.now));
+  CHECK(sweep.run(*f.bundle, f.now).value() == 0);
+  const auto all = events(f);
+  REQUIRE(all.count("r-n1:request.results") == 1);
+  const auto& results = all.at("r-n1:request.results");
+  INFO(results.bodyJson);
+  auto b = body(results);
+  CHECK(b->getValue<int>("failures") == 2);
+  CHECK(b->getValue<int>("unreported") == 1);
+  CHECK(b->getObject("results")->getValue<int>("no report") == 1);
+  auto failed = b->getArray("failed_devices");
+  REQUIRE(failed->size() == 2);
+  CHECK(failed->get(0).toString() == "dev-2 (failed, exit 3)");
+  CHECK(failed->get(1).toString() == "dev-3 (no report, token delivered)");
+}
+
 TEST_CASE("bundle proposals and publications go to the update group and expiry warnings once",
           "[notify][bundle]") {
   WorkflowFixture f;

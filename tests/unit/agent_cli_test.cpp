@@ -54,7 +54,7 @@ const std::string kNowArg = " --now " + std::to_string(kNow);
 
 }  // namespace
 
-TEST_CASE("trust init accepts once and prints the version; a second init is refused", "[agent-cli]") {
+TEST_CASE("trust init accepts once and prints the version, and a second init is refused", "[agent-cli]") {
   Tenant t;
   Workdir w;
   std::string v1 = w.write("v1.json", t.sign(t.draft(1), {"alice", "bob"}));

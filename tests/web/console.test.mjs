@@ -494,7 +494,11 @@ return {
   await (await download).saveAs(saved);
   // Exit 0 only when every link of the exported chain recomputes.
   console.log(run(keyturn, ['audit', 'verify', '--file', saved]).trim());
+  // The filter is the coordinator's, over the whole log, not a filter of the page shown.
+  const filtered = alice.waitForRequest((r) => /\/api\/v1\/audit\?.*event=request\.approved/.test(r.url()));
   await visit(alice, `#/audit?event=request.approved`);
+  await filtered;
+  await alice.getByText(/recomputed the hash and link of all \d+ entries/).waitFor();
   const events = await alice.locator('#audit tbody tr td:nth-child(4)').allInnerTexts();
   assert.ok(events.length > 0 && events.every((e) => e === 'request.approved'), events.join(','));
 

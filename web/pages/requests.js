@@ -4,6 +4,8 @@ import { api, currentSession } from '../api.js';
 import { emptyState, field, h, stateBadge, tabs, timeEl, fmtRelative } from '../dom.js';
 import { ACTIONS, STATES, go } from '../ui.js';
 
+const PAGE = 50;
+
 const VIEWS = [
   ['mine', 'My requests'],
   ['received', 'Received requests'],
@@ -31,15 +33,18 @@ export async function render(main, { params }) {
     h('h1', {}, 'Requests'),
     h('a', { class: 'button primary', href: '#/requests/new' }, 'New request')));
 
-  const q = new URLSearchParams({ view });
+  // A page of PAGE requests, newest first; `cursor` (the server's `next`) resumes.
+  const cursor = params.get('cursor') || '';
+  const q = new URLSearchParams({ view, limit: String(PAGE) });
   for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
+  if (cursor) q.set('cursor', cursor);
   const data = await api('GET', `/api/v1/requests?${q}`);
 
   main.append(tabs(VIEWS.map(([key, label]) => ({
     key, label, count: data.counts[key],
     disabled: key === 'all' && data.counts.all === null,
     title: key === 'all' && data.counts.all === null ? 'needs the role requests.read_all' : null,
-  })), view, (key) => go(hrefWith(params, { view: key }))));
+  })), view, (key) => go(hrefWith(params, { view: key, cursor: '' }))));
 
   const state = h('select', { name: 'state' }, h('option', { value: '' }, 'any state'),
     STATES.map((s) => h('option', { value: s, selected: s === filters.state }, s.replace(/_/g, ' '))));
@@ -55,7 +60,7 @@ export async function render(main, { params }) {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     go(hrefWith(params, {
-      state: state.value, action: action.value, device: device.value.trim(), requester: requester.value.trim(),
+      state: state.value, action: action.value, device: device.value.trim(), requester: requester.value.trim(), cursor: '',
     }));
   });
   main.append(form);
@@ -68,13 +73,14 @@ export async function render(main, { params }) {
       received: 'Nothing waits for your approval.',
       all: 'No requests match.',
     };
-    panel.append(emptyState(none[view] || 'No requests.'));
+    panel.append(emptyState(cursor ? 'No more requests.' : (none[view] || 'No requests.')));
+    if (cursor) panel.append(pager(params, data));
     return;
   }
   const me = currentSession().principal;
   const now = Date.now() / 1000;
   panel.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list' },
-    h('caption', { class: 'sr-only' }, `${data.requests.length} request(s)`),
+    h('caption', { class: 'sr-only' }, `${data.requests.length} request(s) on this page`),
     h('thead', {}, h('tr', {}, ['Request', 'Action', 'State', 'Requester', 'Targets', 'Approvals', 'Created', 'Expires']
       .map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, data.requests.map((r) => {
@@ -91,5 +97,15 @@ export async function render(main, { params }) {
         h('td', {}, timeEl(r.created)),
         h('td', { class: soon ? 'expiring' : '' }, timeEl(r.expires), soon ? h('div', { class: 'warn-text' }, `expires ${fmtRelative(r.expires)}`) : null));
     })))));
+  panel.append(pager(params, data));
 }
 
+// Links to the first page and the next one (the server's cursor).
+function pager(params, data) {
+  const cursor = params.get('cursor');
+  return h('nav', { class: 'pager', 'aria-label': 'Request pages' },
+    cursor ? h('a', { class: 'button', rel: 'first', href: hrefWith(params, { cursor: '' }) }, '← Newest') : null,
+    data.next
+      ? h('a', { class: 'button', rel: 'next', href: hrefWith(params, { cursor: data.next }) }, 'Older requests →')
+      : h('span', { class: 'muted' }, 'last page'));
+}

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "keyturn/bundle.h"
+#include "keyturn/policy_engine.h"
 #include "keyturn/result.h"
 #include "keyturn/token.h"
 
@@ -36,5 +37,23 @@ Result<JwsSignature> checkAddedSignature(const TrustBundle& bundle, const Token&
                                          const std::string& principal, const std::string& protectedB64,
                                          const std::string& signatureB64, std::uint64_t latestApproval,
                                          std::int64_t now);
+
+// Everything a stored request carries, checked again before anything is issued for it
+// (the coordinator's completion), so that a signature or an approval that reached the
+// database some other way than through the checks above is refused by the coordinator
+// and not only by the agent. `request` holds the stored signatures in stored order —
+// the requester's first, then the approvers' — and `principals[i]` is the principal
+// the coordinator recorded for signature i. Checks, in order, naming the signature in
+// the detail ("approver signature 1 (principal \"bob\", kid K)"): exactly one
+// requester signature, first; each kid a principal key of `bundle` (unknown_key)
+// belonging to the recorded principal (requester_mismatch); each signature verifying
+// over the payload (bad_signature); the requester signature by payload.requester
+// (requester_mismatch); no approval by the requester (self_approval) nor two by one
+// principal (already_approved); every kt.at inside the request's window
+// (request_expired); every approver in a group of `requirements` (not_an_approver);
+// and the approvers meeting `requirements` (insufficient_approvals).
+Status recheckStoredRequest(const TrustBundle& bundle, const Token& request,
+                            const std::vector<std::string>& principals,
+                            const std::vector<Requirement>& requirements);
 
 }  // namespace keyturn
