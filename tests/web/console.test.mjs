@@ -253,9 +253,9 @@ return {
   assert.equal(report.status, 204, report.text);
   await visit(alice, `#/devices`);
   await alice.locator('#devices tr[data-device="laptop-17"]').waitFor();
-  const row = alice.locator('#devices tr[data-device="laptop-17"]');
-  assert.equal((await row.locator('td.bundle-version').innerText()).trim(), 'v1');
-  assert.equal((await row.locator('td.agent-version').innerText()).trim(), '0.1.0-test');
+  const deviceRow = alice.locator('#devices tr[data-device="laptop-17"]');
+  assert.equal((await deviceRow.locator('td.bundle-version').innerText()).trim(), 'v1');
+  assert.equal((await deviceRow.locator('td.agent-version').innerText()).trim(), '0.1.0-test');
   await shot(alice, '02-devices');
   await visit(alice, `#/devices/laptop-17`);
   await alice.locator('dl.facts').getByText('leeds').waitFor();
