@@ -35,17 +35,17 @@ TEST_CASE("migrating an empty database reaches the latest version and re-running
   REQUIRE(first.isOk());
   CHECK(first.value() == migrator.latestVersion());
   const int tables = tableCount(session);
-  CHECK(tables == 13);  // schema_version + the 10 tables of 001_init.sql + the 2 of 003
+  CHECK(tables == 14);  // schema_version + the 10 tables of 001_init.sql + the 2 of 003 + artifacts (004)
 
   int rows = 0;
   session << "SELECT COUNT(*) FROM schema_version", into(rows), now;
-  CHECK(rows == 3);
+  CHECK(rows == 4);
 
   auto second = migrator.migrate(session);
   REQUIRE(second.isOk());
   CHECK(second.value() == first.value());
   session << "SELECT COUNT(*) FROM schema_version", into(rows), now;
-  CHECK(rows == 3);
+  CHECK(rows == 4);
   CHECK(tableCount(session) == tables);
 }
 
@@ -54,7 +54,7 @@ TEST_CASE("dialect-specific migrations apply only to their dialect") {
   auto session = rawSession(dir.file("m.sqlite"));
   auto reached = Migrator("postgres-not-here").migrate(session);
   REQUIRE(reached.isOk());
-  CHECK(reached.value() == 3);  // the .sqlite trigger file (002) is skipped, 003 applies
+  CHECK(reached.value() == 4);  // the .sqlite trigger file (002) is skipped, 003 and 004 apply
   int triggers = -1;
   session << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'", into(triggers), now;
   CHECK(triggers == 0);
