@@ -5,6 +5,7 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <cstdint>
 #include <set>
 #include <string>
 
@@ -17,6 +18,8 @@ class PluginHost;
 
 namespace keyturn::agent {
 
+class ArtifactFetcher;
+
 class ActionRunner {
  public:
   virtual ~ActionRunner() = default;
@@ -25,23 +28,30 @@ class ActionRunner {
   virtual Status validate(const std::string& action, const Poco::JSON::Object& params) const = 0;
   // False for an unknown action (never resumed).
   virtual bool idempotent(const std::string& action) const = 0;
+  // Runs it. `windowEnd` is the token's kt.exp: anything the action waits for (an
+  // artifact download) gives up by then.
   virtual plugin::Outcome execute(const std::string& action, const Poco::JSON::Object& params,
-                                  const std::string& requestId) = 0;
+                                  const std::string& requestId, std::int64_t windowEnd) = 0;
 };
 
-// The real runner: a loaded PluginHost and the Platform plugins act through. Borrows both.
+// The real runner: a loaded PluginHost and the Platform plugins act through. Borrows all.
+// With a fetcher, an app.install of source "artifact" first downloads and verifies the
+// artifact (refused as the fetcher's reason, nothing run, when that fails), hands the
+// verified path to the plugin (which checks it again) and removes it afterwards.
 class PluginActionRunner : public ActionRunner {
  public:
-  PluginActionRunner(plugin::PluginHost& host, plugin::Platform& platform) : host_(host), platform_(platform) {}
+  PluginActionRunner(plugin::PluginHost& host, plugin::Platform& platform, ArtifactFetcher* fetcher = nullptr)
+      : host_(host), platform_(platform), fetcher_(fetcher) {}
   std::set<std::string> actions() const override;
   Status validate(const std::string& action, const Poco::JSON::Object& params) const override;
   bool idempotent(const std::string& action) const override;
   plugin::Outcome execute(const std::string& action, const Poco::JSON::Object& params,
-                          const std::string& requestId) override;
+                          const std::string& requestId, std::int64_t windowEnd) override;
 
  private:
   plugin::PluginHost& host_;
   plugin::Platform& platform_;
+  ArtifactFetcher* fetcher_;
 };
 
 }  // namespace keyturn::agent

@@ -16,6 +16,7 @@
 #include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
 #include "keyturn/token.h"
+#include "artifact_fetcher.h"
 #include "plugin_host.h"
 #include "posix_platform.h"
 
@@ -23,6 +24,8 @@ namespace keyturn::agent {
 namespace {
 
 constexpr std::size_t kMaxResultsBody = 1000 * 1000;
+// The program version (CMake's project version) reported with the facts.
+constexpr const char* kAgentVersion = KEYTURN_AGENT_VERSION;
 
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -105,10 +108,40 @@ Status AgentDaemon::start() {
 
   auto pluginConfig = plugin::readPluginConfig(config_.path);
   if (!pluginConfig) return pluginConfig.status();
-  platform_ = std::make_unique<plugin::PosixPlatform>();
+  // plugins.command_path: the PATH of plugin commands (apt-get, dpkg, systemctl ...);
+  // only absolute folders, so a relative entry never resolves against a working folder.
+  std::string commandPath;
+  if (auto it = pluginConfig->find("command_path"); it != pluginConfig->end()) {
+    commandPath = it->second;
+    std::size_t start = 0;
+    for (;;) {
+      std::size_t end = commandPath.find(':', start);
+      std::string dir = commandPath.substr(start, end == std::string::npos ? std::string::npos : end - start);
+      if (dir.empty() || dir[0] != '/')
+        return Status::fail("bad_config", "plugins.command_path must be absolute folders separated by ':'");
+      if (end == std::string::npos) break;
+      start = end + 1;
+    }
+  }
+  platform_ = std::make_unique<plugin::PosixPlatform>(commandPath);
   host_ = std::make_unique<plugin::PluginHost>();
   if (Status s = host_->load(config_.pluginDir, pluginConfig.value()); !s) return s;
-  runner_ = std::make_unique<PluginActionRunner>(*host_, *platform_);
+  client_ = std::make_unique<CoordinatorClient>(config_.server, config_.caFile(), config_.certificateFile(),
+                                                config_.keyFile());
+  // Artifacts for app.install are fetched on this thread, between polls, over the same
+  // mutual-TLS connection; a stop request cuts the download and its retry pauses.
+  fetcher_ = std::make_unique<ArtifactFetcher>(
+      config_.stateDir + "/artifacts",
+      [this](const std::string& path, const CoordinatorClient::Sink& sink) { return client_->download(path, sink); },
+      [this](std::int64_t ms) {
+        pause(ms);
+        return !stop_.load();
+      },
+      [] { return now(); }, log_);
+  if (Status s = fetcher_->prepare(); !s)
+    log_.error("the artifact folder is not usable; app.install from an artifact will fail",
+               {LogField::str("detail", s.detail())});
+  runner_ = std::make_unique<PluginActionRunner>(*host_, *platform_, fetcher_.get());
 
   refused_ = RefusedBundle::fromJson(state_->meta("refused_bundle").value_or(""));
   if (refused_)
@@ -119,8 +152,6 @@ Status AgentDaemon::start() {
   detected_ = detectFacts();
   facts_ = agentFacts(config_, detected_);
   processor_ = std::make_unique<TokenProcessor>(*state_, *journal_, *runner_, log_, [] { return now(); });
-  client_ = std::make_unique<CoordinatorClient>(config_.server, config_.caFile(), config_.certificateFile(),
-                                                config_.keyFile());
   log_.info("agent started", {LogField::str("device", config_.deviceId), LogField::str("server", config_.server),
                               LogField::num("bundle_version", static_cast<std::int64_t>(bundle_->bundle.version)),
                               LogField::num("plugins_actions", static_cast<std::int64_t>(host_->actions().size()))});
@@ -289,6 +320,7 @@ bool AgentDaemon::syncBundles() {
                  {LogField::str("reason", loaded.reason()), LogField::str("detail", loaded.detail())});
     } else {
       bundle_.emplace(std::move(loaded).value());
+      needFacts_ = true;  // the coordinator shows which bundle each device holds
     }
   }
   return true;
@@ -367,7 +399,8 @@ bool AgentDaemon::reportResults() {
 }
 
 bool AgentDaemon::sendFacts() {
-  auto reply = client_->send("PUT", "/api/v1/agent/facts", factsReportJson(facts_, detected_.hostname));
+  auto reply = client_->send("PUT", "/api/v1/agent/facts",
+                             agentReportJson(facts_, detected_.hostname, kAgentVersion, bundle_->bundle.version));
   if (!reply) {
     log_.warn("coordinator unreachable", {LogField::str("detail", reply.detail())});
     return false;

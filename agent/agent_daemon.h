@@ -33,6 +33,8 @@ class Platform;
 
 namespace keyturn::agent {
 
+class ArtifactFetcher;
+
 class AgentDaemon {
  public:
   AgentDaemon(AgentConfig config, AgentLog& log);
@@ -72,6 +74,7 @@ class AgentDaemon {
   std::unique_ptr<ReplayJournal> journal_;
   std::unique_ptr<plugin::Platform> platform_;
   std::unique_ptr<plugin::PluginHost> host_;
+  std::unique_ptr<ArtifactFetcher> fetcher_;
   std::unique_ptr<ActionRunner> runner_;
   std::unique_ptr<TokenProcessor> processor_;
   std::unique_ptr<CoordinatorClient> client_;

@@ -7,6 +7,7 @@
 #include <Poco/URI.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace keyturn::agent {
@@ -74,6 +75,67 @@ Result<Reply> CoordinatorClient::attempt(const std::string& method, const std::s
     inFlightFd_.store(-1);
     reply.body = text.str();
     if (!response.getKeepAlive()) session_.reset();
+    return reply;
+  } catch (const Poco::Exception& e) {
+    inFlightFd_.store(-1);
+    session_.reset();
+    return R::fail("unreachable", "coordinator " + host_ + ":" + std::to_string(port_) + ": " + e.displayText());
+  } catch (const std::exception& e) {
+    inFlightFd_.store(-1);
+    session_.reset();
+    return R::fail("unreachable", "coordinator " + host_ + ":" + std::to_string(port_) + ": " + e.what());
+  }
+}
+
+Result<Reply> CoordinatorClient::download(const std::string& pathAndQuery, const Sink& sink,
+                                          int timeoutSeconds) {
+  using R = Result<Reply>;
+  if (!setupError_.empty()) return R::fail("tls", "cannot set up TLS: " + setupError_);
+  // A download is never retried here on a reused connection: the sink may already hold
+  // bytes. The caller (ArtifactFetcher) starts over with a new file.
+  try {
+    if (!session_) {
+      session_ = std::make_unique<Poco::Net::HTTPSClientSession>(host_, port_, context_);
+      session_->setKeepAlive(true);
+    }
+    session_->setTimeout(Poco::Timespan(timeoutSeconds, 0));
+    Poco::Net::HTTPRequest request("GET", pathAndQuery, Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setKeepAlive(true);
+    session_->sendRequest(request);
+    inFlightFd_.store(session_->socket().impl()->sockfd());
+    Poco::Net::HTTPResponse response;
+    std::istream& in = session_->receiveResponse(response);
+    Reply reply;
+    reply.status = static_cast<int>(response.getStatus());
+    constexpr std::size_t kMaxErrorBody = 64 * 1024;
+    char buf[64 * 1024];
+    std::uint64_t received = 0;
+    bool stopped = false;
+    while (in) {
+      in.read(buf, sizeof buf);
+      auto n = static_cast<std::size_t>(in.gcount());
+      if (n == 0) break;
+      received += n;
+      if (reply.status != 200) {
+        if (reply.body.size() < kMaxErrorBody) reply.body.append(buf, std::min(n, kMaxErrorBody - reply.body.size()));
+      } else if (!sink(buf, n)) {
+        stopped = true;
+        break;
+      }
+    }
+    inFlightFd_.store(-1);
+    if (interrupted_.load()) {
+      session_.reset();
+      return R::fail("unreachable", "download interrupted");
+    }
+    // A body shorter than announced is the network's doing, not the artifact's.
+    if (!stopped && reply.status == 200 && response.hasContentLength() &&
+        received < static_cast<std::uint64_t>(response.getContentLength64())) {
+      session_.reset();
+      return R::fail("unreachable", "the download ended after " + std::to_string(received) + " of " +
+                                        std::to_string(response.getContentLength64()) + " bytes");
+    }
+    if (stopped || !response.getKeepAlive()) session_.reset();
     return reply;
   } catch (const Poco::Exception& e) {
     inFlightFd_.store(-1);

@@ -10,6 +10,8 @@
 #include <Poco/Net/HTTPSClientSession.h>
 
 #include <atomic>
+#include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -33,6 +35,13 @@ class CoordinatorClient {
   // Sends one request and reads the whole reply. `timeoutSeconds` bounds each read.
   Result<Reply> send(const std::string& method, const std::string& pathAndQuery, const std::string& body = "",
                      const std::string& ifNoneMatch = "", int timeoutSeconds = 30);
+
+  // GET `pathAndQuery` streaming a 200 body to `sink` in pieces, never holding it whole;
+  // `sink` returns false to stop reading (the connection is then dropped). Any other
+  // status comes back with at most 64 KiB of its body in Reply::body. Transport
+  // failures: reason "unreachable" (a body cut short by the network is one).
+  using Sink = std::function<bool(const char* data, std::size_t size)>;
+  Result<Reply> download(const std::string& pathAndQuery, const Sink& sink, int timeoutSeconds = 60);
 
   // Async-signal-safe: shuts the socket of a request in flight down, so a held poll
   // ends now (used on SIGTERM). The next send() opens a new connection.

@@ -75,4 +75,12 @@ std::string factsReportJson(const DeviceFacts& f, const std::string& hostname) {
   return out + "}}";
 }
 
+std::string agentReportJson(const DeviceFacts& facts, const std::string& hostname, const std::string& agentVersion,
+                            std::uint64_t bundleVersion) {
+  std::string out = factsReportJson(facts, hostname);
+  out.pop_back();  // the closing brace
+  return out + ",\"agent_version\":" + json::quote(agentVersion) + ",\"bundle_version\":" +
+         std::to_string(bundleVersion) + "}";
+}
+
 }  // namespace keyturn::agent

@@ -3,6 +3,7 @@
 // tags). Policies on the agent see these and never the coordinator's copy.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "agent_config.h"
@@ -24,5 +25,10 @@ DeviceFacts agentFacts(const AgentConfig& config, const DetectedFacts& detected)
 // The body of PUT /api/v1/agent/facts (and the enrollment's `facts`); `id` is left out
 // when empty (an id the coordinator assigns at enrollment).
 std::string factsReportJson(const DeviceFacts& facts, const std::string& hostname);
+
+// The daemon's facts report: factsReportJson plus the agent's program version and the
+// trust bundle version it holds (not facts: the coordinator stores them beside them).
+std::string agentReportJson(const DeviceFacts& facts, const std::string& hostname, const std::string& agentVersion,
+                            std::uint64_t bundleVersion);
 
 }  // namespace keyturn::agent

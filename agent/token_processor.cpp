@@ -116,7 +116,7 @@ Status TokenProcessor::runAndRecord(const Execution& e) {
   } else {
     log_.info("executing", {LogField::str("request", e.requestId), LogField::str("action", e.action),
                             LogField::num("try", e.tries)});
-    outcome = runner_.execute(e.action, *params.value(), e.requestId);
+    outcome = runner_.execute(e.action, *params.value(), e.requestId, e.windowEnd);
   }
   OutboxResult r = resultOf(e.requestId, outcome, clock_());
   log_.info("executed", {LogField::str("request", e.requestId), LogField::str("action", e.action),

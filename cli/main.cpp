@@ -26,7 +26,8 @@ constexpr const char* kUsage =
     "  request approve|reject ID --notes TEXT   request complete|cancel ID\n"
     "  bundle propose --bundle NEW.json         a trust bundle change, as a request\n"
     "  device list|enroll-code|remove           audit list|verify|export\n"
-    "  notify status                            the notification outbox and failing deliveries\n";
+    "  notify status                            the notification outbox and failing deliveries\n"
+    "  artifact upload FILE | list              packages for app.install source=artifact\n";
 
 }  // namespace
 
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   if (command == "device") return keyturn::cli::deviceCommand(argc, argv);
   if (command == "audit") return keyturn::cli::auditCommand(argc, argv);
   if (command == "notify") return keyturn::cli::notifyCommand(argc, argv);
+  if (command == "artifact") return keyturn::cli::artifactCommand(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << kUsage;
     return 0;

@@ -63,6 +63,8 @@ int deviceCommand(int argc, char** argv) {
       s << field(d, "id");
       for (const char* k : {"state", "ownership", "platform", "os_version"})
         if (!field(d, k).empty()) s << "  " << k << "=" << field(d, k);
+      if (!field(d, "agent_version").empty()) s << "  agent=" << field(d, "agent_version");
+      if (!field(d, "bundle_version").empty()) s << "  bundle=v" << field(d, "bundle_version");
       if (auto seen = d->optValue<Poco::Int64>("last_seen", 0); seen > 0)
         s << "  last_seen=" << isoTime(static_cast<std::uint64_t>(seen));
       if (auto groups = d->getArray("groups"); groups && groups->size() > 0)

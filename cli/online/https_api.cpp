@@ -82,6 +82,20 @@ R HttpsApi::open(const std::string& server, const std::string& caFile) {
 
 Result<ApiReply> HttpsApi::call(const std::string& method, const std::string& path,
                                 const std::string& body, const std::string& bearer) {
+  RequestBody json;
+  if (!body.empty() || method == "POST" || method == "PUT") {
+    json.contentType = "application/json";
+    json.length = body.size();
+    json.write = [&body](std::ostream& out) {
+      out << body;
+      return true;
+    };
+  }
+  return send(method, path, json, bearer);
+}
+
+Result<ApiReply> HttpsApi::send(const std::string& method, const std::string& path,
+                                const RequestBody& body, const std::string& bearer) {
   using RR = Result<ApiReply>;
   // One retry when a kept-alive connection was closed by the server in between.
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -95,11 +109,15 @@ Result<ApiReply> HttpsApi::call(const std::string& method, const std::string& pa
       Poco::Net::HTTPRequest request(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
       request.setKeepAlive(true);
       if (!bearer.empty()) request.set("Authorization", "Bearer " + bearer);
-      if (!body.empty() || method == "POST" || method == "PUT") {
-        request.setContentType("application/json");
-        request.setContentLength(static_cast<std::streamsize>(body.size()));
+      if (!body.contentType.empty()) {
+        request.setContentType(body.contentType);
+        request.setContentLength64(static_cast<Poco::Int64>(body.length));
       }
-      session_->sendRequest(request) << body;
+      std::ostream& out = session_->sendRequest(request);
+      if (body.write && !body.write(out)) {
+        session_.reset();
+        return RR::fail("io", "cannot read the body to send");
+      }
       Poco::Net::HTTPResponse response;
       std::istream& in = session_->receiveResponse(response);
       ApiReply reply;

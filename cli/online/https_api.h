@@ -8,7 +8,10 @@
 #include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPSClientSession.h>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "keyturn/result.h"
@@ -34,6 +37,17 @@ class HttpsApi {
   // host) and "tls" (certificate not trusted, wrong name, handshake refused).
   Result<ApiReply> call(const std::string& method, const std::string& path,
                         const std::string& body = "", const std::string& bearer = "");
+
+  // A request body: its type, exact length and a writer that streams it (false when it
+  // cannot read its source: the call then fails "io").
+  struct RequestBody {
+    std::string contentType;  // empty: no body
+    std::uint64_t length = 0;
+    std::function<bool(std::ostream&)> write;
+  };
+  // call() with any body (an artifact upload streams a file).
+  Result<ApiReply> send(const std::string& method, const std::string& path,
+                        const RequestBody& body, const std::string& bearer = "");
 
   const std::string& server() const { return server_; }
 

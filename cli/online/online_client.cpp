@@ -1,6 +1,8 @@
 #include "online/online_client.h"
 
 #include <Poco/String.h>
+#include <filesystem>
+#include <fstream>
 #include <Poco/URI.h>
 
 #include "cli_output.h"
@@ -131,6 +133,38 @@ Result<ApiReply> OnlineClient::authenticated(const std::string& method, const st
 
 RP OnlineClient::call(const std::string& method, const std::string& path, const std::string& body) {
   return decode(authenticated(method, path, body));
+}
+
+RP OnlineClient::uploadFile(const std::string& path, const std::string& filePath) {
+  std::error_code ec;
+  auto size = std::filesystem::file_size(filePath, ec);
+  if (ec) return RP::fail("io", "cannot read " + filePath + ": " + ec.message());
+  auto once = [&]() -> Result<ApiReply> {
+    std::ifstream in(filePath, std::ios::binary);
+    if (!in) return Result<ApiReply>::fail("io", "cannot open " + filePath);
+    HttpsApi::RequestBody body{"application/octet-stream", size, [&in, size](std::ostream& out) {
+                                 char buf[64 * 1024];
+                                 std::uint64_t sent = 0;
+                                 while (sent < size) {
+                                   in.read(buf, sizeof buf);
+                                   if (in.gcount() <= 0) break;
+                                   out.write(buf, in.gcount());
+                                   sent += static_cast<std::uint64_t>(in.gcount());
+                                 }
+                                 return sent == size && static_cast<bool>(out);
+                               }};
+    return api_->send("POST", path, body, profile_.session);
+  };
+  if (profile_.session.empty() || profile_.expires <= nowSeconds() + kRenewMarginSeconds) {
+    if (Status s = login(); !s) return s.error();
+  }
+  auto reply = once();
+  if (reply && reply->status == 401 && reply->json &&
+      reply->json->optValue<std::string>("error", "") == "unauthenticated") {
+    if (Status s = login(); !s) return s.error();
+    reply = once();
+  }
+  return decode(std::move(reply));
 }
 
 Result<ApiReply> OnlineClient::callRaw(const std::string& method, const std::string& path) {

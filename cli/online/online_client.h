@@ -35,6 +35,9 @@ class OnlineClient {
   // body); any other status → replyError(); transport failures as HttpsApi::call.
   Result<Poco::JSON::Object::Ptr> call(const std::string& method, const std::string& path,
                                        const std::string& body = "");
+  // An authenticated POST streaming the file at `filePath` as application/octet-stream
+  // (an artifact upload). Reasons as call(), plus "io" when the file cannot be read.
+  Result<Poco::JSON::Object::Ptr> uploadFile(const std::string& path, const std::string& filePath);
   // An authenticated call whose 2xx body is not JSON (an export): the raw reply.
   Result<ApiReply> callRaw(const std::string& method, const std::string& path);
   // The same, without a session (GET /healthz).

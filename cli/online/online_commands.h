@@ -15,5 +15,6 @@ int bundlePropose(int argc, char** argv);      // keyturn bundle propose
 int deviceCommand(int argc, char** argv);      // keyturn device list|enroll-code|remove
 int auditCommand(int argc, char** argv);       // keyturn audit list|verify|export
 int notifyCommand(int argc, char** argv);      // keyturn notify status
+int artifactCommand(int argc, char** argv);    // keyturn artifact upload|list
 
 }  // namespace keyturn::cli

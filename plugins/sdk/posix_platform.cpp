@@ -153,6 +153,7 @@ Result<std::pair<std::uint64_t, std::string>> PosixPlatform::sizeAndSha256(const
 bool PosixPlatform::canSwitchUser() const { return ::geteuid() == 0; }
 
 std::string PosixPlatform::commandPath() const {
+  if (!commandPath_.empty()) return commandPath_;
   return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 }
 

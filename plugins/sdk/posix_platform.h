@@ -10,6 +10,9 @@ namespace keyturn::plugin {
 
 class PosixPlatform : public Platform {
  public:
+  // `commandPath`: the PATH plugin commands run with (agent config plugins.command_path);
+  // empty means the standard system folders.
+  explicit PosixPlatform(std::string commandPath = "") : commandPath_(std::move(commandPath)) {}
   Status writeFile(const std::string& path, const std::string& data, unsigned mode) override;
   Status overwriteFile(const std::string& path) override;
   Status unlink(const std::string& path) override;
@@ -25,6 +28,9 @@ class PosixPlatform : public Platform {
  protected:
   // Every path goes through here first; the sandbox refuses paths outside its root.
   virtual Status checkPath(const std::string& path) const;
+
+ private:
+  std::string commandPath_;
 };
 
 }  // namespace keyturn::plugin

@@ -151,9 +151,11 @@ void enroll(ServerContext &context, HTTPServerRequest &request,
     refuse(HTTPResponse::HTTP_FORBIDDEN, "invalid_enrollment_code",
            "the enrollment code is unknown, already used or expired");
   }
-  DeviceRecord device{deviceId,     certificate->fingerprintSha256(),
-                      factsJson,    now,
-                      std::nullopt, std::nullopt};
+  DeviceRecord device;
+  device.id = deviceId;
+  device.certFingerprint = certificate->fingerprintSha256();
+  device.factsJson = factsJson;
+  device.enrolledAt = now;
   Status s = context.store->insertDevice(
       device, AuditEvent{used->createdBy, "device.enrolled", deviceId,
                          "{\"fingerprint\":" +
@@ -353,12 +355,31 @@ void facts(ServerContext &context, HTTPServerRequest &request,
   DeviceRecord device = authenticateDevice(context, request);
   auto body = readJsonObject(request, kMaxFactsBytes,
                              {"id", "hostname", "ownership", "platform",
-                              "os_version", "groups", "tags"});
+                              "os_version", "groups", "tags", "agent_version",
+                              "bundle_version"});
+  // The agent's program and trust bundle versions travel with the facts but are
+  // not facts (policies never see them): both or neither.
+  auto agentVersion = optionalString(*body, "agent_version");
+  auto bundleVersion = optionalInteger(*body, "bundle_version");
+  if (agentVersion.has_value() != bundleVersion.has_value())
+    malformed("body members agent_version and bundle_version come together");
+  if (agentVersion && (agentVersion->empty() || json::codePoints(*agentVersion) > 64))
+    malformed("body member agent_version must be 1..64 characters");
+  if (bundleVersion && *bundleVersion < 1)
+    malformed("body member bundle_version must be at least 1");
+  body->remove("agent_version");
+  body->remove("bundle_version");
   std::string factsJson = checkedFactsJson(*body, device.id);
   if (Status s = context.store->updateDeviceFacts(device.id, factsJson,
                                                   std::time(nullptr));
       !s)
     storageFailed(s.error());
+  if (agentVersion) {
+    if (Status s = context.store->setDeviceVersions(device.id, *agentVersion,
+                                                    *bundleVersion);
+        !s)
+      storageFailed(s.error());
+  }
   response.set("Cache-Control", "no-store");
   response.setStatusAndReason(HTTPResponse::HTTP_NO_CONTENT);
   response.setContentLength(0);

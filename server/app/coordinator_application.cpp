@@ -14,6 +14,7 @@
 #include <filesystem>
 
 #include "app/agent_routes.h"
+#include "app/artifact_routes.h"
 #include "app/audit_routes.h"
 #include "app/device_routes.h"
 #include "app/login_routes.h"
@@ -126,6 +127,10 @@ Status CoordinatorApplication::build() {
   addAgentRoutes(*context_);
   addAuditRoutes(*context_);
   addNotificationRoutes(*context_);
+  artifacts_ = std::make_unique<ArtifactLibrary>(*context_->store, context_->config.artifactDir,
+                                                 context_->config.artifactMaxBytes);
+  if (Status s = artifacts_->prepare(); !s) return s;
+  addArtifactRoutes(*context_, *artifacts_);
   addOpenApiRoute(*context_);
   if (Status s = addWorkflow(); !s) return s;
   Poco::Net::initializeSSL();
@@ -190,6 +195,7 @@ void CoordinatorApplication::uninitialize() {
   auditExport_.reset();
   sweeper_.reset();
   workflow_.reset();
+  artifacts_.reset();
   if (context_) Poco::Net::uninitializeSSL();
   context_.reset();
   ServerApplication::uninitialize();

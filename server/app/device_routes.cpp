@@ -154,6 +154,9 @@ std::string deviceJson(const DeviceRecord &d) {
          ",\"ownership\":" + json::quote(text("ownership", "unknown")) +
          ",\"platform\":" + json::quote(text("platform", "")) +
          ",\"os_version\":" + json::quote(text("os_version", "")) +
+         ",\"agent_version\":" +
+         (d.agentVersion ? json::quote(*d.agentVersion) : std::string("null")) +
+         ",\"bundle_version\":" + optionalTime(d.bundleVersion) +
          ",\"groups\":" + groups + ",\"tags\":" + tags +
          ",\"facts\":" + json::stringify(facts) + "}";
 }

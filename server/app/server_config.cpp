@@ -31,6 +31,7 @@ ServerConfig ServerConfig::defaultsFor(const std::string& dataDir, const std::st
   c.database = in("keyturn.db");
   c.bundle = in("bundle.json");
   c.policyExamples = in("policy-examples");
+  c.artifactDir = in("artifacts");
   return c;
 }
 
@@ -63,6 +64,18 @@ Result<ServerConfig> ServerConfig::load(const std::string& dataDir) {
     if (c.webRoot.empty()) c.webRoot = defaultWebRoot();
     else if (!std::filesystem::path(c.webRoot).is_absolute())
       return Result<ServerConfig>::fail("malformed", path + ": keyturn.web.root must be absolute");
+    c.artifactDir = p->getString("keyturn.artifacts.dir", "");
+    if (c.artifactDir.empty())
+      c.artifactDir = (std::filesystem::absolute(dataDir).lexically_normal() / "artifacts").string();
+    else if (!std::filesystem::path(c.artifactDir).is_absolute())
+      return Result<ServerConfig>::fail("malformed", path + ": keyturn.artifacts.dir must be absolute");
+    Poco::Int64 maxBytes = p->getInt64("keyturn.artifacts.max_bytes",
+                                       static_cast<Poco::Int64>(kDefaultArtifactMaxBytes));
+    if (maxBytes < 1 || static_cast<std::uint64_t>(maxBytes) > kMaxArtifactMaxBytes)
+      return Result<ServerConfig>::fail(
+          "malformed", path + ": keyturn.artifacts.max_bytes must be 1.." +
+                           std::to_string(kMaxArtifactMaxBytes));
+    c.artifactMaxBytes = static_cast<std::uint64_t>(maxBytes);
     return c;
   } catch (const Poco::Exception& e) {
     return Result<ServerConfig>::fail("malformed", path + ": " + e.displayText());
@@ -85,6 +98,8 @@ Status ServerConfig::save(const std::string& dataDir) const {
   p->setString("keyturn.policy.examples", policyExamples);
   p->setInt("keyturn.requests.lifetime_days", static_cast<int>(requestLifetimeDays));
   if (!webRoot.empty()) p->setString("keyturn.web.root", webRoot);
+  if (!artifactDir.empty()) p->setString("keyturn.artifacts.dir", artifactDir);
+  p->setInt64("keyturn.artifacts.max_bytes", static_cast<Poco::Int64>(artifactMaxBytes));
   std::ostringstream out;
   out << "# keyturn-server configuration, written by `keyturn-server init`.\n"
          "# keyturn.tls.certificate/key may point at certificates from your own PKI.\n";

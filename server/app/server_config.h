@@ -13,6 +13,8 @@ namespace keyturn::server {
 inline constexpr const char* kConfigFileName = "keyturn-server.properties";
 inline constexpr const char* kDefaultBind = "0.0.0.0:8443";
 inline constexpr std::uint32_t kDefaultRequestLifetimeDays = 30;
+inline constexpr std::uint64_t kDefaultArtifactMaxBytes = 512ull * 1024 * 1024;
+inline constexpr std::uint64_t kMaxArtifactMaxBytes = 16ull * 1024 * 1024 * 1024;
 
 struct ServerConfig {
   std::string tenant;
@@ -30,6 +32,11 @@ struct ServerConfig {
   // The web console's static files (keyturn.web.root); empty in the file means
   // defaultWebRoot() (app/web_assets.h), filled in by load().
   std::string webRoot;
+  // Uploaded artifacts (keyturn.artifacts.dir, absolute; empty in the file means
+  // DATA/artifacts) and the largest upload accepted (keyturn.artifacts.max_bytes,
+  // 1 B .. 16 GiB, default 512 MiB).
+  std::string artifactDir;
+  std::uint64_t artifactMaxBytes = kDefaultArtifactMaxBytes;
 
   // The defaults for a data folder: every file inside `dataDir` (made absolute).
   static ServerConfig defaultsFor(const std::string& dataDir, const std::string& tenant,

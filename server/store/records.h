@@ -80,6 +80,19 @@ struct DeviceRecord {
   std::int64_t enrolledAt = 0;
   std::optional<std::int64_t> lastContact;
   std::optional<std::int64_t> removedAt;
+  // Reported by the agent with its facts (PUT /api/v1/agent/facts); unset until then.
+  std::optional<std::string> agentVersion;
+  std::optional<std::int64_t> bundleVersion;
+};
+
+// An uploaded artifact (app.install source "artifact"); its bytes are the file named
+// `sha256` in the artifact directory.
+struct ArtifactRecord {
+  std::string sha256;  // lowercase hex
+  std::int64_t size = 0;
+  std::string name;
+  std::string uploadedBy;
+  std::int64_t uploadedAt = 0;
 };
 
 struct EnrollmentCodeRecord {

@@ -77,6 +77,8 @@ DeviceRecord device(Poco::Data::RecordSet& rs) {
   d.enrolledAt = integer(rs, "enrolled_at");
   d.lastContact = optionalInteger(rs, "last_contact");
   d.removedAt = optionalInteger(rs, "removed_at");
+  d.agentVersion = optionalText(rs, "agent_version");
+  d.bundleVersion = optionalInteger(rs, "bundle_version");
   return d;
 }
 

@@ -64,7 +64,14 @@ class SqliteStore final : public Store {
   Result<std::vector<DeviceRecord>> listDevices(bool includeRemoved) override;
   Status updateDeviceFacts(const std::string& id, const std::string& factsJson,
                            std::int64_t at) override;
+  Status setDeviceVersions(const std::string& id, const std::string& agentVersion,
+                           std::int64_t bundleVersion) override;
   Status touchDevice(const std::string& id, std::int64_t at) override;
+  Status insertArtifact(const ArtifactRecord& artifact, const OptionalAudit& audit) override;
+  Result<ArtifactRecord> getArtifact(const std::string& sha256) override;
+  Result<std::vector<ArtifactRecord>> listArtifacts() override;
+  Result<std::vector<std::string>> openTokenParams(const std::string& deviceId,
+                                                   const std::string& action) override;
   Status removeDevice(const std::string& id, std::int64_t at, const OptionalAudit& audit) override;
   Status insertEnrollmentCode(const EnrollmentCodeRecord& code, const OptionalAudit& audit) override;
   Result<EnrollmentCodeRecord> consumeEnrollmentCode(const std::string& codeHash,

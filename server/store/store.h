@@ -123,6 +123,10 @@ class Store {
   virtual Result<std::vector<DeviceRecord>> listDevices(bool includeRemoved) = 0;
   virtual Status updateDeviceFacts(const std::string& id, const std::string& factsJson,
                                    std::int64_t at) = 0;
+  // Records the agent version and trust bundle version a device reported (with its
+  // facts). "not_found" if no such active device.
+  virtual Status setDeviceVersions(const std::string& id, const std::string& agentVersion,
+                                   std::int64_t bundleVersion) = 0;
   // Sets last_contact; relaxed durability (losing it on power failure is harmless).
   virtual Status touchDevice(const std::string& id, std::int64_t at) = 0;
   // Marks removed; "not_found" if unknown or already removed.
@@ -135,6 +139,19 @@ class Store {
   virtual Result<EnrollmentCodeRecord> consumeEnrollmentCode(const std::string& codeHash,
                                                              const std::string& deviceId,
                                                              std::int64_t now) = 0;
+
+  // --- Artifacts ----------------------------------------------------------------------
+  // "conflict" when an artifact with this sha256 is already recorded.
+  virtual Status insertArtifact(const ArtifactRecord& artifact, const OptionalAudit& audit) = 0;
+  // "not_found" when none.
+  virtual Result<ArtifactRecord> getArtifact(const std::string& sha256) = 0;
+  // Newest first.
+  virtual Result<std::vector<ArtifactRecord>> listArtifacts() = 0;
+  // The params_json of every request with `action` whose token was issued to `deviceId`
+  // and has no result yet (target state queued or delivered, token set): what that
+  // device may still need to fetch.
+  virtual Result<std::vector<std::string>> openTokenParams(const std::string& deviceId,
+                                                           const std::string& action) = 0;
 
   // --- Bundles ------------------------------------------------------------------------
   virtual Status insertBundle(const BundleRecord& bundle, const OptionalAudit& audit) = 0;

@@ -28,7 +28,8 @@ class FakeRunner : public ActionRunner {
     return Status::ok();
   }
   bool idempotent(const std::string& action) const override { return action != "script.run"; }
-  plugin::Outcome execute(const std::string& action, const Poco::JSON::Object&, const std::string& id) override {
+  plugin::Outcome execute(const std::string& action, const Poco::JSON::Object&, const std::string& id,
+                          std::int64_t) override {
     ++runs[id];
     if (onExecute) onExecute(id);
     plugin::Outcome o;

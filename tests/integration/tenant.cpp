@@ -54,7 +54,8 @@ std::string Tenant::roster(const std::string& issuerPub,
          principals +
          "],\"update\":{\"group\":\"maa-admins\",\"threshold\":2},"
          "\"roles\":{\"audit.read\":[\"maa-admins\",\"auditors\"],\"devices.enroll\":[\"device-"
-         "admins\"],\"requests.read_all\":[\"maa-admins\",\"auditors\"]}}";
+         "admins\"],\"requests.read_all\":[\"maa-admins\",\"auditors\"],"
+         "\"artifacts.write\":[\"device-admins\"]}}";
 }
 
 Tenant::Tenant(const TenantOptions& options) {

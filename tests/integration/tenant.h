@@ -7,7 +7,7 @@
 //
 // Roster: alice (maa-admins, device-admins), bob (maa-admins, device-approvers),
 // carol (auditors: reads every request and the audit log, approves nothing), dave
-// (device-approvers). Bundle updates: 2 of maa-admins.
+// (device-approvers). alice (device-admins) may also enroll devices and upload artifacts. Bundle updates: 2 of maa-admins.
 // Policy: device.wipe needs 1 approval from device-approvers, device.restart 2.
 #pragma once
 

@@ -35,11 +35,11 @@ TEST_CASE("migrating an empty database reaches the latest version and re-running
   REQUIRE(first.isOk());
   CHECK(first.value() == migrator.latestVersion());
   const int tables = tableCount(session);
-  CHECK(tables == 13);  // schema_version + the 10 tables of 001_init.sql + the 2 of 003
+  CHECK(tables == 14);  // schema_version + the 10 tables of 001_init.sql + the 2 of 003 + artifacts (005)
 
   int rows = 0;
   session << "SELECT COUNT(*) FROM schema_version", into(rows), now;
-  CHECK(rows == 4);
+  CHECK(rows == 5);
   // 004's indexes for the paginated listings and the outbox retention.
   int indexes = 0;
   session << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN"
@@ -52,7 +52,7 @@ TEST_CASE("migrating an empty database reaches the latest version and re-running
   REQUIRE(second.isOk());
   CHECK(second.value() == first.value());
   session << "SELECT COUNT(*) FROM schema_version", into(rows), now;
-  CHECK(rows == 4);
+  CHECK(rows == 5);
   CHECK(tableCount(session) == tables);
 }
 
@@ -61,7 +61,7 @@ TEST_CASE("dialect-specific migrations apply only to their dialect") {
   auto session = rawSession(dir.file("m.sqlite"));
   auto reached = Migrator("postgres-not-here").migrate(session);
   REQUIRE(reached.isOk());
-  CHECK(reached.value() == 4);  // the .sqlite trigger file (002) is skipped, 003 and 004 apply
+  CHECK(reached.value() == 5);  // the .sqlite trigger file (002) is skipped, 003, 004 and 005 apply
   int triggers = -1;
   session << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'", into(triggers), now;
   CHECK(triggers == 0);

@@ -36,7 +36,8 @@ std::string bundleV1(const std::string &issuerX) {
   d.updateGroup = "maa-admins";
   d.threshold = 1;
   d.roles = {{"devices.enroll", {"device-admins"}},
-             {"audit.read", {"maa-admins"}}};
+             {"audit.read", {"maa-admins"}},
+             {"artifacts.write", {"device-admins"}}};
   JwsEnvelope jws = newJws(bundlePayloadJson(d));
   appendSignature(jws, alice,
                   bundleSignatureHeader(alice.publicKey().kid(), d.issued));
@@ -58,6 +59,7 @@ ApiServer::ApiServer() {
   REQUIRE(c);
   config = c.value();
   config.bind = "127.0.0.1:8443";
+  config.artifactMaxBytes = kArtifactMaxBytes;
   REQUIRE(config.save(dir));
   auto issuer =
       json::parseObject(readFile(dir + "/issuer.pub.json", 4096).value())

@@ -1,7 +1,7 @@
 // A running `keyturn-server` with bundle v1 in force, for the API tests:
 // deterministic Ed25519 keys for alice (maa-admins, device-admins), bob
 // (maa-admins) and carol (no group with a role); roles devices.enroll ->
-// device-admins, audit.read -> maa-admins. Helpers log in through the real
+// device-admins, audit.read -> maa-admins, artifacts.write -> device-admins. Helpers log in through the real
 // challenge–response and enroll agents with real certificates, so every test
 // talks to the server the way the CLI and the agent do.
 #pragma once
@@ -19,6 +19,9 @@
 #include "temp_dir.h"
 
 namespace keyturn::test {
+
+// keyturn.artifacts.max_bytes of the test server (small, so the limit is testable).
+inline constexpr std::uint64_t kArtifactMaxBytes = 1024 * 1024;
 
 // The same key every run: seed = 32 copies of `n`.
 Ed25519PrivateKey testKey(std::uint8_t n);

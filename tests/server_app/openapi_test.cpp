@@ -9,6 +9,7 @@
 
 #include "api_server.h"
 #include "app/agent_routes.h"
+#include "app/artifact_routes.h"
 #include "app/audit_routes.h"
 #include "app/notification_routes.h"
 #include "app/device_routes.h"
@@ -73,6 +74,8 @@ std::set<Route> registeredRoutes() {
   server::addAgentRoutes(context);
   server::addAuditRoutes(context);
   server::addNotificationRoutes(context);
+  server::ArtifactLibrary artifacts(*context.store, tmp / "artifacts", 1024);
+  server::addArtifactRoutes(context, artifacts);
   server::addOpenApiRoute(context);
   server::Workflow workflow(
       *context.store, testKey(7), server::WorkflowOptions{},

@@ -241,8 +241,21 @@ return {
   assert.equal(enrolled.status, 201, enrolled.text);
   const device = { key: privateKey.export({ type: 'pkcs8', format: 'pem' }), cert: enrolled.json().certificate };
   await call(port, 'GET', '/api/v1/agent/bundles?after=0', { device }); // a first contact
+  // The agent's facts report carries its program and trust bundle versions; the Devices
+  // page shows them.
+  const report = await call(port, 'PUT', '/api/v1/agent/facts', {
+    device,
+    body: {
+      ownership: 'corporate', platform: 'debian', os_version: '12', groups: ['kiosks'], tags: { site: 'leeds' },
+      agent_version: '0.1.0-test', bundle_version: 1,
+    },
+  });
+  assert.equal(report.status, 204, report.text);
   await visit(alice, `#/devices`);
   await alice.locator('#devices tr[data-device="laptop-17"]').waitFor();
+  const deviceRow = alice.locator('#devices tr[data-device="laptop-17"]');
+  assert.equal((await deviceRow.locator('td.bundle-version').innerText()).trim(), 'v1');
+  assert.equal((await deviceRow.locator('td.agent-version').innerText()).trim(), '0.1.0-test');
   await shot(alice, '02-devices');
   await visit(alice, `#/devices/laptop-17`);
   await alice.locator('dl.facts').getByText('leeds').waitFor();

@@ -39,7 +39,7 @@ async function list(main) {
     return;
   }
   left.append(h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'devices' },
-    h('thead', {}, h('tr', {}, ['Device', 'State', 'Ownership', 'Platform', 'Groups', 'Last contact', 'Bundle', 'Enrolled']
+    h('thead', {}, h('tr', {}, ['Device', 'State', 'Ownership', 'Platform', 'Groups', 'Last contact', 'Bundle', 'Agent', 'Enrolled']
       .map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, data.devices.map((d) => h('tr', { 'data-device': d.id },
       h('td', {}, h('a', { href: `#/devices/${encodeURIComponent(d.id)}` }, d.id)),
@@ -48,14 +48,19 @@ async function list(main) {
       h('td', {}, [d.platform, d.os_version].filter(Boolean).join(' ') || h('span', { class: 'muted' }, 'not reported')),
       h('td', {}, d.groups.join(', ')),
       h('td', {}, d.last_seen ? [timeEl(d.last_seen), h('div', { class: 'muted' }, fmtRelative(d.last_seen))] : h('span', { class: 'muted' }, 'never')),
-      h('td', {}, bundleOf(d)),
+      h('td', { class: 'bundle-version' }, bundleOf(d)),
+      h('td', { class: 'agent-version' }, agentOf(d)),
       h('td', {}, timeEl(d.enrolled_at))))))));
 }
 
-// The bundle version the agent reports in its facts' tags, when it does.
+// The trust bundle version and program version the agent last reported with its facts
+// (null until it does: an agent not yet started, or an older one).
 function bundleOf(d) {
-  const v = d.tags && (d.tags['keyturn.bundle_version'] || d.tags.bundle_version);
-  return v ? `v${v}` : h('span', { class: 'muted' }, 'not reported');
+  return d.bundle_version ? `v${d.bundle_version}` : h('span', { class: 'muted' }, 'not reported');
+}
+
+function agentOf(d) {
+  return d.agent_version ? d.agent_version : h('span', { class: 'muted' }, 'not reported');
 }
 
 async function one(main, id) {
@@ -72,6 +77,7 @@ async function one(main, id) {
     h('dt', {}, 'Tags'), h('dd', {}, Object.entries(d.tags || {}).map(([k, v]) => h('div', {}, h('code', {}, k), ` = ${v}`))),
     h('dt', {}, 'Last contact'), h('dd', {}, timeEl(d.last_seen)),
     h('dt', {}, 'Bundle'), h('dd', {}, bundleOf(d)),
+    h('dt', {}, 'Agent version'), h('dd', {}, agentOf(d)),
     h('dt', {}, 'Enrolled'), h('dd', {}, timeEl(d.enrolled_at)),
     d.removed_at ? [h('dt', {}, 'Removed'), h('dd', {}, timeEl(d.removed_at))] : null),
   h('details', {}, h('summary', {}, 'Reported facts (JSON)'), h('pre', { class: 'params' }, JSON.stringify(d.facts, null, 2)))));

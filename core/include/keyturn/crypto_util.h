@@ -17,6 +17,21 @@ using Digest = std::array<std::uint8_t, 32>;
 Digest sha256(const void* data, std::size_t size);
 inline Digest sha256(std::string_view s) { return sha256(s.data(), s.size()); }
 
+// SHA-256 fed in pieces (artifacts streamed to disk, never held whole in memory).
+// Not copyable; finish() once, after which the hasher must not be fed again.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void update(const void* data, std::size_t size);
+  Digest finish();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX
+};
+
 // Lowercase hex.
 std::string toHex(const std::uint8_t* data, std::size_t size);
 inline std::string toHex(const Digest& d) { return toHex(d.data(), d.size()); }

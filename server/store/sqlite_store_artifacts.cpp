@@ -1,0 +1,104 @@
+// SqliteStore: artifacts (app.install source "artifact") and the versions agents report.
+#include <Poco/Data/RecordSet.h>
+#include <Poco/Data/Statement.h>
+
+#include "store/sqlite_rows.h"
+#include "store/sqlite_store.h"
+
+using namespace Poco::Data::Keywords;
+using Poco::Data::RecordSet;
+using Poco::Data::Statement;
+using Poco::Int64;
+
+namespace keyturn::server {
+
+namespace {
+
+constexpr const char* kArtifactColumns = "sha256, size, name, uploaded_by, uploaded_at";
+
+ArtifactRecord artifactRow(RecordSet& rs) {
+  ArtifactRecord a;
+  a.sha256 = rows::text(rs, "sha256");
+  a.size = rows::integer(rs, "size");
+  a.name = rows::text(rs, "name");
+  a.uploadedBy = rows::text(rs, "uploaded_by");
+  a.uploadedAt = rows::integer(rs, "uploaded_at");
+  return a;
+}
+
+}  // namespace
+
+Status SqliteStore::setDeviceVersions(const std::string& id, const std::string& agentVersion,
+                                      std::int64_t bundleVersion) {
+  return write("set device versions", Durability::kNormal, [&]() -> Status {
+    Statement st(session_);
+    st << "UPDATE devices SET agent_version = ?, bundle_version = ?"
+          " WHERE id = ? AND removed_at IS NULL",
+        bind(agentVersion), bind(Int64(bundleVersion)), bind(id);
+    if (st.execute() == 0) return Status::fail(kNotFound, "no active device " + id);
+    return Status::ok();
+  });
+}
+
+Status SqliteStore::insertArtifact(const ArtifactRecord& a, const OptionalAudit& audit) {
+  return write("insert artifact", Durability::kFull, [&]() -> Status {
+    session_ << "INSERT INTO artifacts (sha256, size, name, uploaded_by, uploaded_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+        bind(a.sha256), bind(Int64(a.size)), bind(a.name), bind(a.uploadedBy),
+        bind(Int64(a.uploadedAt)), now;
+    appendIf(audit, a.uploadedAt);
+    return Status::ok();
+  });
+}
+
+Result<ArtifactRecord> SqliteStore::getArtifact(const std::string& sha256) {
+  std::optional<ArtifactRecord> out;
+  auto s = read("get artifact", [&]() -> Status {
+    Statement st(session_);
+    st << std::string("SELECT ") + kArtifactColumns + " FROM artifacts WHERE sha256 = ?",
+        bind(sha256);
+    st.execute();
+    RecordSet rs(st);
+    if (!rs.moveFirst()) return Status::fail(kNotFound, "no artifact " + sha256);
+    out = artifactRow(rs);
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return *out;
+}
+
+Result<std::vector<ArtifactRecord>> SqliteStore::listArtifacts() {
+  std::vector<ArtifactRecord> out;
+  auto s = read("list artifacts", [&]() -> Status {
+    Statement st(session_);
+    st << std::string("SELECT ") + kArtifactColumns +
+              " FROM artifacts ORDER BY uploaded_at DESC, sha256";
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(artifactRow(rs));
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Result<std::vector<std::string>> SqliteStore::openTokenParams(const std::string& deviceId,
+                                                              const std::string& action) {
+  std::vector<std::string> out;
+  auto s = read("open token params", [&]() -> Status {
+    Statement st(session_);
+    st << "SELECT r.params_json FROM request_targets t JOIN requests r ON r.id = t.request_id"
+          " WHERE t.device_id = ? AND t.state IN ('queued', 'delivered')"
+          " AND t.token IS NOT NULL AND r.action = ?",
+        bind(deviceId), bind(action);
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext())
+      out.push_back(rows::text(rs, "params_json"));
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+}  // namespace keyturn::server
