@@ -95,4 +95,60 @@ AuditEntry auditEntry(Poco::Data::RecordSet& rs) {
   return e;
 }
 
+RequestRecord request(const CachedQuery& q) {
+  RequestRecord r;
+  r.id = q.text(0);
+  r.tenant = q.text(1);
+  r.action = q.text(2);
+  r.paramsJson = q.text(3);
+  r.requester = q.text(4);
+  r.justification = q.text(5);
+  r.created = q.integer(6);
+  r.expires = q.integer(7);
+  r.bundleVersion = q.integer(8);
+  r.targetCount = q.integer(9);
+  r.targetRoot = q.text(10);
+  r.payloadB64 = q.text(11);
+  r.state = q.text(12);
+  r.requirementsJson = q.text(13);
+  r.updated = q.integer(14);
+  return r;
+}
+
+SignatureRecord signature(const CachedQuery& q) {
+  SignatureRecord s;
+  s.requestId = q.text(0);
+  s.role = q.text(1);
+  s.principal = q.text(2);
+  s.kid = q.text(3);
+  s.at = q.integer(4);
+  s.protectedB64 = q.text(5);
+  s.signatureB64 = q.text(6);
+  s.notes = q.text(7);
+  return s;
+}
+
+TargetRecord target(const CachedQuery& q) {
+  TargetRecord t;
+  t.requestId = q.text(0);
+  t.deviceId = q.text(1);
+  t.idx = q.integer(2);
+  t.state = q.text(3);
+  t.token = q.optionalText(4);
+  t.resultJson = q.optionalText(5);
+  t.updated = q.integer(6);
+  return t;
+}
+
+DeviceRecord device(const CachedQuery& q) {
+  DeviceRecord d;
+  d.id = q.text(0);
+  d.certFingerprint = q.text(1);
+  d.factsJson = q.text(2);
+  d.enrolledAt = q.integer(3);
+  d.lastContact = q.optionalInteger(4);
+  d.removedAt = q.optionalInteger(5);
+  return d;
+}
+
 }  // namespace keyturn::server::rows

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "store/records.h"
+#include "store/statement_cache.h"
 
 namespace keyturn::server::rows {
 
@@ -37,5 +38,11 @@ SignatureRecord signature(Poco::Data::RecordSet& rs);
 TargetRecord target(Poco::Data::RecordSet& rs);
 DeviceRecord device(Poco::Data::RecordSet& rs);
 AuditEntry auditEntry(Poco::Data::RecordSet& rs);
+
+// The same records from a cached statement whose columns are exactly the k*Columns list.
+RequestRecord request(const CachedQuery& q);
+SignatureRecord signature(const CachedQuery& q);
+TargetRecord target(const CachedQuery& q);
+DeviceRecord device(const CachedQuery& q);
 
 }  // namespace keyturn::server::rows

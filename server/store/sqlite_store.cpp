@@ -3,6 +3,7 @@
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/SQLite/SQLiteException.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Statement.h>
 
 #include <sqlite3.h>
@@ -37,7 +38,8 @@ std::string sqlOf(const char* head, const char* columns, const char* tail) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(const Poco::Data::Session& session) : session_(session) {}
+SqliteStore::SqliteStore(const Poco::Data::Session& session)
+    : session_(session), statements_(Poco::Data::SQLite::Utility::dbHandle(session_)) {}
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
                                                        const SqliteOptions& options) {
@@ -179,11 +181,13 @@ void SqliteStore::appendIf(const OptionalAudit& audit, std::int64_t at) {
 }
 
 Status SqliteStore::expectState(const std::string& id, const std::string& expected) {
-  std::vector<std::string> found;
-  session_ << "SELECT state FROM requests WHERE id = ?", bind(id), into(found), now;
-  if (found.empty()) return Status::fail(kNotFound, "no request " + id);
-  if (found.front() != expected) {
-    return Status::fail(kStateChanged, "request " + id + " is " + found.front() + ", not " + expected);
+  static const std::string kSql = "SELECT state FROM requests WHERE id = ?";
+  auto q = statements_.query(kSql);
+  q.bind(id);
+  if (!q.step()) return Status::fail(kNotFound, "no request " + id);
+  const std::string found = q.text(0);
+  if (found != expected) {
+    return Status::fail(kStateChanged, "request " + id + " is " + found + ", not " + expected);
   }
   return Status::ok();
 }
@@ -191,34 +195,42 @@ Status SqliteStore::expectState(const std::string& id, const std::string& expect
 Status SqliteStore::insertRequest(const RequestRecord& r, const std::vector<std::string>& deviceIds,
                                   const SignatureRecord& sig, const OptionalAudit& audit) {
   return write("insert request", Durability::kFull, [&]() -> Status {
+    static const std::string kPending =
+        "SELECT COUNT(*) FROM requests WHERE tenant = ? AND action = ? AND target_root = ?"
+        " AND state IN ('needs_approval', 'approved')";
+    static const std::string kInsert = sqlOf("INSERT INTO requests (", rows::kRequestColumns,
+                                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    static const std::string kTarget =
+        "INSERT INTO request_targets (request_id, device_id, idx, state, updated)"
+        " VALUES (?, ?, ?, 'queued', ?)";
+    static const std::string kSignature = sqlOf(
+        "INSERT INTO request_signatures (", rows::kSignatureColumns,
+        ") VALUES (?, 'requester', ?, ?, ?, ?, ?, ?)");
     Int64 pending = 0;
-    session_ << "SELECT COUNT(*) FROM requests WHERE tenant = ? AND action = ? AND target_root = ?"
-                " AND state IN ('needs_approval', 'approved')",
-        bind(r.tenant), bind(r.action), bind(r.targetRoot), into(pending), now;
+    {
+      auto q = statements_.query(kPending);
+      q.bind(r.tenant).bind(r.action).bind(r.targetRoot);
+      if (q.step()) pending = q.integer(0);
+    }
     if (pending > 0) {
       return Status::fail(kConflict, "a request for " + r.action +
                                          " on the same targets is already pending");
     }
-    session_ << sqlOf("INSERT INTO requests (", rows::kRequestColumns,
-                      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-        bind(r.id), bind(r.tenant), bind(r.action), bind(r.paramsJson), bind(r.requester),
-        bind(r.justification), bind(Int64(r.created)), bind(Int64(r.expires)),
-        bind(Int64(r.bundleVersion)), bind(Int64(r.targetCount)), bind(r.targetRoot),
-        bind(r.payloadB64), bind(r.state), bind(r.requirementsJson), bind(Int64(r.updated)), now;
-    if (!deviceIds.empty()) {
-      std::vector<std::string> ids(deviceIds.size(), r.id);
-      std::vector<std::string> devices = deviceIds;
-      std::vector<Int64> idx(deviceIds.size());
-      for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<Int64>(i);
-      std::vector<Int64> updated(deviceIds.size(), r.created);
-      session_ << "INSERT INTO request_targets (request_id, device_id, idx, state, updated)"
-                  " VALUES (?, ?, ?, 'queued', ?)",
-          use(ids), use(devices), use(idx), use(updated), now;
+    statements_.query(kInsert)
+        .bind(r.id).bind(r.tenant).bind(r.action).bind(r.paramsJson).bind(r.requester)
+        .bind(r.justification).bind(r.created).bind(r.expires).bind(r.bundleVersion)
+        .bind(r.targetCount).bind(r.targetRoot).bind(r.payloadB64).bind(r.state)
+        .bind(r.requirementsJson).bind(r.updated)
+        .execute();
+    for (std::size_t i = 0; i < deviceIds.size(); ++i) {
+      statements_.query(kTarget)
+          .bind(r.id).bind(deviceIds[i]).bind(static_cast<std::int64_t>(i)).bind(r.created)
+          .execute();
     }
-    session_ << sqlOf("INSERT INTO request_signatures (", rows::kSignatureColumns,
-                      ") VALUES (?, 'requester', ?, ?, ?, ?, ?, ?)"),
-        bind(r.id), bind(sig.principal), bind(sig.kid), bind(Int64(sig.at)),
-        bind(sig.protectedB64), bind(sig.signatureB64), bind(sig.notes), now;
+    statements_.query(kSignature)
+        .bind(r.id).bind(sig.principal).bind(sig.kid).bind(sig.at).bind(sig.protectedB64)
+        .bind(sig.signatureB64).bind(sig.notes)
+        .execute();
     appendIf(audit, r.created);
     return Status::ok();
   });
@@ -227,12 +239,12 @@ Status SqliteStore::insertRequest(const RequestRecord& r, const std::vector<std:
 Result<RequestRecord> SqliteStore::getRequest(const std::string& id) {
   std::optional<RequestRecord> out;
   auto s = read("get request", [&]() -> Status {
-    Statement st(session_);
-    st << sqlOf("SELECT ", rows::kRequestColumns, " FROM requests WHERE id = ?"), bind(id);
-    st.execute();
-    RecordSet rs(st);
-    if (!rs.moveFirst()) return Status::fail(kNotFound, "no request " + id);
-    out = rows::request(rs);
+    static const std::string kSql =
+        sqlOf("SELECT ", rows::kRequestColumns, " FROM requests WHERE id = ?");
+    auto q = statements_.query(kSql);
+    q.bind(id);
+    if (!q.step()) return Status::fail(kNotFound, "no request " + id);
+    out = rows::request(q);
     return Status::ok();
   });
   if (!s) return s.error();
@@ -299,14 +311,13 @@ Result<std::int64_t> SqliteStore::countRequests(const RequestFilter& f) {
 Result<std::vector<SignatureRecord>> SqliteStore::signatures(const std::string& requestId) {
   std::vector<SignatureRecord> out;
   auto s = read("list signatures", [&]() -> Status {
-    Statement st(session_);
-    st << sqlOf("SELECT ", rows::kSignatureColumns,
-                " FROM request_signatures WHERE request_id = ? ORDER BY"
-                " CASE role WHEN 'requester' THEN 0 WHEN 'approver' THEN 1 ELSE 2 END, at"),
-        bind(requestId);
-    st.execute();
-    RecordSet rs(st);
-    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(rows::signature(rs));
+    static const std::string kSql =
+        sqlOf("SELECT ", rows::kSignatureColumns,
+              " FROM request_signatures WHERE request_id = ? ORDER BY"
+              " CASE role WHEN 'requester' THEN 0 WHEN 'approver' THEN 1 ELSE 2 END, at");
+    auto q = statements_.query(kSql);
+    q.bind(requestId);
+    while (q.step()) out.push_back(rows::signature(q));
     return Status::ok();
   });
   if (!s) return s.error();
@@ -316,16 +327,12 @@ Result<std::vector<SignatureRecord>> SqliteStore::signatures(const std::string& 
 Result<std::vector<RejectionRecord>> SqliteStore::rejections(const std::string& requestId) {
   std::vector<RejectionRecord> out;
   auto s = read("list rejections", [&]() -> Status {
-    Statement st(session_);
-    st << "SELECT request_id, principal, notes, at FROM rejections WHERE request_id = ?"
-          " ORDER BY at",
-        bind(requestId);
-    st.execute();
-    RecordSet rs(st);
-    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) {
-      out.push_back({rows::text(rs, "request_id"), rows::text(rs, "principal"),
-                     rows::text(rs, "notes"), rows::integer(rs, "at")});
-    }
+    static const std::string kSql =
+        "SELECT request_id, principal, notes, at FROM rejections WHERE request_id = ?"
+        " ORDER BY at";
+    auto q = statements_.query(kSql);
+    q.bind(requestId);
+    while (q.step()) out.push_back({q.text(0), q.text(1), q.text(2), q.integer(3)});
     return Status::ok();
   });
   if (!s) return s.error();
@@ -335,13 +342,11 @@ Result<std::vector<RejectionRecord>> SqliteStore::rejections(const std::string& 
 Result<std::vector<TargetRecord>> SqliteStore::targets(const std::string& requestId) {
   std::vector<TargetRecord> out;
   auto s = read("list targets", [&]() -> Status {
-    Statement st(session_);
-    st << sqlOf("SELECT ", rows::kTargetColumns,
-                " FROM request_targets WHERE request_id = ? ORDER BY idx"),
-        bind(requestId);
-    st.execute();
-    RecordSet rs(st);
-    for (bool more = rs.moveFirst(); more; more = rs.moveNext()) out.push_back(rows::target(rs));
+    static const std::string kSql =
+        sqlOf("SELECT ", rows::kTargetColumns, " FROM request_targets WHERE request_id = ? ORDER BY idx");
+    auto q = statements_.query(kSql);
+    q.bind(requestId);
+    while (q.step()) out.push_back(rows::target(q));
     return Status::ok();
   });
   if (!s) return s.error();

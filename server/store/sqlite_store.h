@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "store/statement_cache.h"
 #include "store/storage_error.h"
 #include "store/store.h"
 #include "store/transaction.h"
@@ -165,6 +166,9 @@ class SqliteStore final : public Store {
 
   std::mutex mu_;
   Poco::Data::Session session_;
+  // The hot statements, compiled once on session_'s handle; used under mu_. Declared
+  // after session_ so it is finalized before the connection closes.
+  StatementCache statements_;
   // Group commit (write()): kFull writes queue here while a leader commits.
   std::mutex groupMu_;
   std::condition_variable groupCv_;

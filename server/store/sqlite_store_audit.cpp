@@ -21,15 +21,19 @@ constexpr Int64 kPage = 1000;  // entries per read while walking the chain
 }  // namespace
 
 AuditEntry SqliteStore::appendAuditLocked(const AuditEvent& event, std::int64_t at) {
-  std::vector<Int64> seq;
-  std::vector<std::string> hash;
-  session_ << "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", into(seq), into(hash), now;
-  const AuditEntry e = seq.empty() ? AuditLog::link(0, AuditLog::kGenesisHash, event, at)
-                                   : AuditLog::link(seq.front(), hash.front(), event, at);
-  session_ << std::string("INSERT INTO audit (") + rows::kAuditColumns +
-                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      bind(Int64(e.seq)), bind(Int64(e.at)), bind(e.actor), bind(e.event), bind(e.subject),
-      bind(e.detailJson), bind(e.prevHash), bind(e.hash), now;
+  static const std::string kHead = "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1";
+  static const std::string kInsert =
+      std::string("INSERT INTO audit (") + rows::kAuditColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+  AuditEntry e;
+  {
+    auto head = statements_.query(kHead);
+    e = head.step() ? AuditLog::link(head.integer(0), head.text(1), event, at)
+                    : AuditLog::link(0, AuditLog::kGenesisHash, event, at);
+  }
+  statements_.query(kInsert)
+      .bind(e.seq).bind(e.at).bind(e.actor).bind(e.event).bind(e.subject).bind(e.detailJson)
+      .bind(e.prevHash).bind(e.hash)
+      .execute();
   return e;
 }
 

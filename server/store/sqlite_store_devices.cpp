@@ -26,12 +26,12 @@ Status SqliteStore::insertDevice(const DeviceRecord& d, const OptionalAudit& aud
 Result<DeviceRecord> SqliteStore::getDevice(const std::string& id) {
   std::optional<DeviceRecord> out;
   auto s = read("get device", [&]() -> Status {
-    Statement st(session_);
-    st << std::string("SELECT ") + rows::kDeviceColumns + " FROM devices WHERE id = ?", bind(id);
-    st.execute();
-    RecordSet rs(st);
-    if (!rs.moveFirst()) return Status::fail(kNotFound, "no device " + id);
-    out = rows::device(rs);
+    static const std::string kSql =
+        std::string("SELECT ") + rows::kDeviceColumns + " FROM devices WHERE id = ?";
+    auto q = statements_.query(kSql);
+    q.bind(id);
+    if (!q.step()) return Status::fail(kNotFound, "no device " + id);
+    out = rows::device(q);
     return Status::ok();
   });
   if (!s) return s.error();
@@ -203,12 +203,12 @@ Status SqliteStore::insertSession(const SessionRecord& sess) {
 Result<SessionRecord> SqliteStore::getSession(const std::string& tokenHash, std::int64_t nowSeconds) {
   std::optional<SessionRecord> out;
   auto s = read("get session", [&]() -> Status {
-    std::vector<std::string> principal;
-    std::vector<Int64> created, expires;
-    session_ << "SELECT principal, created, expires FROM sessions WHERE token_hash = ? AND expires > ?",
-        bind(tokenHash), bind(Int64(nowSeconds)), into(principal), into(created), into(expires), now;
-    if (principal.empty()) return Status::fail(kNotFound, "no such session or it expired");
-    out = SessionRecord{tokenHash, principal.front(), created.front(), expires.front()};
+    static const std::string kSql =
+        "SELECT principal, created, expires FROM sessions WHERE token_hash = ? AND expires > ?";
+    auto q = statements_.query(kSql);
+    q.bind(tokenHash).bind(nowSeconds);
+    if (!q.step()) return Status::fail(kNotFound, "no such session or it expired");
+    out = SessionRecord{tokenHash, q.text(0), q.integer(1), q.integer(2)};
     return Status::ok();
   });
   if (!s) return s.error();

@@ -59,14 +59,15 @@ bool isDeliveryState(const std::string& s) {
 }  // namespace
 
 std::int64_t SqliteStore::insertNotificationsLocked(const std::vector<NotificationEvent>& events) {
+  static const std::string kInsert =
+      "INSERT INTO notification_events (id, kind, subject, recipients_json, body_json,"
+      " created_at, fanned_out) VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (id) DO NOTHING";
   std::int64_t added = 0;
   for (const auto& e : events) {
-    Statement st(session_);
-    st << "INSERT INTO notification_events (id, kind, subject, recipients_json, body_json,"
-          " created_at, fanned_out) VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (id) DO NOTHING",
-        bind(e.id), bind(e.kind), bind(e.subject), bind(e.recipientsJson), bind(e.bodyJson),
-        bind(Int64(e.createdAt));
-    added += static_cast<std::int64_t>(st.execute());
+    added += statements_.query(kInsert)
+                 .bind(e.id).bind(e.kind).bind(e.subject).bind(e.recipientsJson)
+                 .bind(e.bodyJson).bind(e.createdAt)
+                 .execute();
   }
   return added;
 }

@@ -23,24 +23,32 @@ Status SqliteStore::addApproval(const SignatureRecord& a, const std::string& exp
                                 const std::optional<std::string>& nextState,
                                 const OptionalAudit& audit) {
   return write("add approval", Durability::kFull, [&]() -> Status {
+    static const std::string kAlready =
+        "SELECT COUNT(*) FROM request_signatures WHERE request_id = ? AND role = 'approver'"
+        " AND principal = ?";
+    static const std::string kInsert =
+        "INSERT INTO request_signatures (request_id, role, principal, kid, at,"
+        " protected_b64, signature_b64, notes) VALUES (?, 'approver', ?, ?, ?, ?, ?, ?)";
+    static const std::string kState = "UPDATE requests SET state = ?, updated = ? WHERE id = ?";
+    static const std::string kTouch = "UPDATE requests SET updated = ? WHERE id = ?";
     if (auto s = expectState(a.requestId, expectedState); !s) return s;
     Int64 already = 0;
-    session_ << "SELECT COUNT(*) FROM request_signatures WHERE request_id = ? AND role = 'approver'"
-                " AND principal = ?",
-        bind(a.requestId), bind(a.principal), into(already), now;
+    {
+      auto q = statements_.query(kAlready);
+      q.bind(a.requestId).bind(a.principal);
+      if (q.step()) already = q.integer(0);
+    }
     if (already > 0) {
       return Status::fail(kConflict, a.principal + " already approved request " + a.requestId);
     }
-    session_ << "INSERT INTO request_signatures (request_id, role, principal, kid, at,"
-                " protected_b64, signature_b64, notes) VALUES (?, 'approver', ?, ?, ?, ?, ?, ?)",
-        bind(a.requestId), bind(a.principal), bind(a.kid), bind(Int64(a.at)),
-        bind(a.protectedB64), bind(a.signatureB64), bind(a.notes), now;
+    statements_.query(kInsert)
+        .bind(a.requestId).bind(a.principal).bind(a.kid).bind(a.at).bind(a.protectedB64)
+        .bind(a.signatureB64).bind(a.notes)
+        .execute();
     if (nextState) {
-      session_ << "UPDATE requests SET state = ?, updated = ? WHERE id = ?", bind(*nextState),
-          bind(Int64(a.at)), bind(a.requestId), now;
+      statements_.query(kState).bind(*nextState).bind(a.at).bind(a.requestId).execute();
     } else {
-      session_ << "UPDATE requests SET updated = ? WHERE id = ?", bind(Int64(a.at)),
-          bind(a.requestId), now;
+      statements_.query(kTouch).bind(a.at).bind(a.requestId).execute();
     }
     appendIf(audit, a.at);
     return Status::ok();
@@ -80,39 +88,43 @@ Status SqliteStore::completeRequest(const SignatureRecord& c,
                                     const std::vector<std::pair<std::string, std::string>>& tokens,
                                     const OptionalAudit& audit) {
   return write("complete request", Durability::kFull, [&]() -> Status {
+    static const std::string kCount = "SELECT COUNT(*) FROM request_targets WHERE request_id = ?";
+    static const std::string kInsert =
+        "INSERT INTO request_signatures (request_id, role, principal, kid, at,"
+        " protected_b64, signature_b64, notes) VALUES (?, 'completer', ?, ?, ?, ?, ?, ?)";
+    static const std::string kToken =
+        "UPDATE request_targets SET token = ?, state = 'queued', updated = ?"
+        " WHERE request_id = ? AND device_id = ?";
+    static const std::string kMissing =
+        "SELECT COUNT(*) FROM request_targets WHERE request_id = ? AND token IS NULL";
+    static const std::string kCompleted =
+        "UPDATE requests SET state = 'completed', updated = ? WHERE id = ?";
+    auto count = [&](const std::string& sql) {
+      auto q = statements_.query(sql);
+      q.bind(c.requestId);
+      return q.step() ? q.integer(0) : Int64(0);
+    };
     if (auto s = expectState(c.requestId, state::kApproved); !s) return s;
-    Int64 targetCount = 0;
-    session_ << "SELECT COUNT(*) FROM request_targets WHERE request_id = ?", bind(c.requestId),
-        into(targetCount), now;
+    const Int64 targetCount = count(kCount);
     if (targetCount != static_cast<Int64>(tokens.size())) {
       return Status::fail(kConflict, "request " + c.requestId + " has " +
                                          std::to_string(targetCount) + " targets but " +
                                          std::to_string(tokens.size()) + " tokens were issued");
     }
-    session_ << "INSERT INTO request_signatures (request_id, role, principal, kid, at,"
-                " protected_b64, signature_b64, notes) VALUES (?, 'completer', ?, ?, ?, ?, ?, ?)",
-        bind(c.requestId), bind(c.principal), bind(c.kid), bind(Int64(c.at)),
-        bind(c.protectedB64), bind(c.signatureB64), bind(c.notes), now;
+    statements_.query(kInsert)
+        .bind(c.requestId).bind(c.principal).bind(c.kid).bind(c.at).bind(c.protectedB64)
+        .bind(c.signatureB64).bind(c.notes)
+        .execute();
     if (!tokens.empty()) {
-      std::vector<std::string> tokenTexts, requestIds(tokens.size(), c.requestId), deviceIds;
-      std::vector<Int64> updated(tokens.size(), c.at);
-      for (const auto& [device, token] : tokens) {
-        deviceIds.push_back(device);
-        tokenTexts.push_back(token);
-      }
-      session_ << "UPDATE request_targets SET token = ?, state = 'queued', updated = ?"
-                  " WHERE request_id = ? AND device_id = ?",
-          use(tokenTexts), use(updated), use(requestIds), use(deviceIds), now;
-      Int64 missing = 0;
-      session_ << "SELECT COUNT(*) FROM request_targets WHERE request_id = ? AND token IS NULL",
-          bind(c.requestId), into(missing), now;
+      for (const auto& [device, token] : tokens)
+        statements_.query(kToken).bind(token).bind(c.at).bind(c.requestId).bind(device).execute();
+      const Int64 missing = count(kMissing);
       if (missing != 0) {
         return Status::fail(kConflict, std::to_string(missing) + " targets of request " +
                                            c.requestId + " got no token");
       }
     }
-    session_ << "UPDATE requests SET state = 'completed', updated = ? WHERE id = ?",
-        bind(Int64(c.at)), bind(c.requestId), now;
+    statements_.query(kCompleted).bind(c.at).bind(c.requestId).execute();
     appendIf(audit, c.at);
     return Status::ok();
   });
