@@ -148,6 +148,8 @@ DeviceRecord device(const CachedQuery& q) {
   d.enrolledAt = q.integer(3);
   d.lastContact = q.optionalInteger(4);
   d.removedAt = q.optionalInteger(5);
+  d.agentVersion = q.optionalText(6);
+  d.bundleVersion = q.optionalInteger(7);
   return d;
 }
 

@@ -129,7 +129,7 @@ TEST_CASE("a shorter artifact or one with another hash is refused and nothing is
   CHECK(f.files() == 0);
 }
 
-TEST_CASE("network failures and 5xx are retried with backoff; a 403 or 404 is final", "[agent][artifacts]") {
+TEST_CASE("network failures and 5xx are retried with backoff, a 403 or 404 is final", "[agent][artifacts]") {
   Fixture f;
   SECTION("transient then served") {
     f.script.replies = {{0, ""}, {503, "{\"error\":\"storage\"}"}, {200, kBytes}};

@@ -17,7 +17,7 @@ TEST_CASE("a refused bundle is skipped only for the same digest and only for an 
   CHECK_FALSE(r.skips(sha, 999));                                     // a clock set back: verify again
 }
 
-TEST_CASE("a refused bundle survives a restart through its stored form; anything else reads as none",
+TEST_CASE("a refused bundle survives a restart through its stored form, anything else reads as none",
           "[agent][bundle]") {
   RefusedBundle r(7, std::string(64, 'c'), "bad_signature", "signature of \"bob\" \\ does not verify", 1234);
   auto back = RefusedBundle::fromJson(r.toJson());

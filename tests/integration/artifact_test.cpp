@@ -85,7 +85,7 @@ TenantOptions withInstallPolicy(TempDir& dir) {
 }  // namespace
 
 TEST_CASE(
-    "an uploaded artifact is downloaded, verified and handed to dpkg by the agent; a tampered, oversized or "
+    "an uploaded artifact is downloaded, verified and handed to dpkg by the agent, and a tampered, oversized or "
     "truncated copy is refused before dpkg runs",
     "[integration][agent][artifacts]") {
   TempDir policyDir;
