@@ -49,7 +49,6 @@ Result<Reply> CoordinatorClient::send(const std::string& method, const std::stri
 Result<Reply> CoordinatorClient::attempt(const std::string& method, const std::string& pathAndQuery,
                                          const std::string& body, const std::string& ifNoneMatch,
                                          int timeoutSeconds) {
-  using R = Result<Reply>;
   try {
     if (!session_) {
       session_ = std::make_unique<Poco::Net::HTTPSClientSession>(host_, port_, context_);
@@ -77,13 +76,9 @@ Result<Reply> CoordinatorClient::attempt(const std::string& method, const std::s
     if (!response.getKeepAlive()) session_.reset();
     return reply;
   } catch (const Poco::Exception& e) {
-    inFlightFd_.store(-1);
-    session_.reset();
-    return R::fail("unreachable", "coordinator " + host_ + ":" + std::to_string(port_) + ": " + e.displayText());
+    return connectionLost(e.displayText());
   } catch (const std::exception& e) {
-    inFlightFd_.store(-1);
-    session_.reset();
-    return R::fail("unreachable", "coordinator " + host_ + ":" + std::to_string(port_) + ": " + e.what());
+    return connectionLost(e.what());
   }
 }
 
@@ -138,14 +133,16 @@ Result<Reply> CoordinatorClient::download(const std::string& pathAndQuery, const
     if (stopped || !response.getKeepAlive()) session_.reset();
     return reply;
   } catch (const Poco::Exception& e) {
-    inFlightFd_.store(-1);
-    session_.reset();
-    return R::fail("unreachable", "coordinator " + host_ + ":" + std::to_string(port_) + ": " + e.displayText());
+    return connectionLost(e.displayText());
   } catch (const std::exception& e) {
-    inFlightFd_.store(-1);
-    session_.reset();
-    return R::fail("unreachable", "coordinator " + host_ + ":" + std::to_string(port_) + ": " + e.what());
+    return connectionLost(e.what());
   }
+}
+
+Result<Reply> CoordinatorClient::connectionLost(const std::string& why) {
+  inFlightFd_.store(-1);
+  session_.reset();
+  return Result<Reply>::fail("unreachable", "coordinator " + host_ + ":" + std::to_string(port_) + ": " + why);
 }
 
 }  // namespace keyturn::agent

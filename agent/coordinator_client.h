@@ -48,6 +48,8 @@ class CoordinatorClient {
   void interrupt();
 
  private:
+  // A call that failed on the wire: the connection is dropped (never reused half-read).
+  Result<Reply> connectionLost(const std::string& why);
   Result<Reply> attempt(const std::string& method, const std::string& pathAndQuery, const std::string& body,
                         const std::string& ifNoneMatch, int timeoutSeconds);
   std::string host_;
