@@ -1,4 +1,5 @@
 #include "cli_output.h"
+#include "keyturn/time_format.h"
 
 #include <chrono>
 #include <ctime>
@@ -63,14 +64,7 @@ std::uint64_t nowSeconds() {
                                         .count());
 }
 
-std::string isoTime(std::uint64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string isoTime(std::uint64_t t) { return utcTimestamp(static_cast<std::int64_t>(t)); }
 
 Status addParams(const std::vector<std::string>& pairs, Poco::JSON::Object& o) {
   for (const auto& kv : pairs) {

@@ -9,6 +9,7 @@
 #include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
 #include "keyturn/policy_kit.h"
+#include "keyturn/time_format.h"
 
 namespace keyturn::policykit {
 namespace {
@@ -35,14 +36,7 @@ std::vector<std::string> minus(const std::vector<std::string>& a, const std::vec
   return out;
 }
 
-std::string utc(std::uint64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string utc(std::uint64_t t) { return utcTimestamp(static_cast<std::int64_t>(t)); }
 
 std::string strings(const std::vector<std::string>& v) {
   std::string out = "[";

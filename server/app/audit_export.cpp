@@ -1,4 +1,5 @@
 #include "app/audit_export.h"
+#include "keyturn/time_format.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/Context.h>
@@ -27,14 +28,7 @@ namespace {
 
 constexpr std::int64_t kBatch = 500;
 
-std::string rfc3339(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string rfc3339(std::int64_t t) { return utcTimestamp(t); }
 
 // The last non-empty line of a file, or "" when it has none.
 std::string lastLine(const std::string& path) {

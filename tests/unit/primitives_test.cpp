@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "keyturn/time_format.h"
 #include "keyturn/base64url.h"
 #include "keyturn/crypto_util.h"
 #include "keyturn/ed25519.h"
@@ -246,4 +247,9 @@ TEST_CASE("whatever the strict reader accepts, Poco's parser reads to the same v
     Poco::Dynamic::Var theirs = poco.parse(doc);
     CHECK(json::stringify(ours.value()) == json::stringify(theirs));
   }
+}
+
+TEST_CASE("utcTimestamp writes RFC 3339 UTC, the same for the CLI, the report and the audit export") {
+  CHECK(keyturn::utcTimestamp(0) == "1970-01-01T00:00:00Z");
+  CHECK(keyturn::utcTimestamp(1764583200) == "2025-12-01T10:00:00Z");
 }
