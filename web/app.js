@@ -2,7 +2,7 @@
 import { currentSession } from './api.js';
 import { errorNotice, go } from './ui.js';
 import {
-  forgetKey, generateKey, importKeyFile, publicKeyFile, saveKey, storedKey, storedKeys, webCryptoEd25519Available,
+  PRINCIPAL_ID, forgetKey, generateKey, importKeyFile, publicKeyFile, saveKey, storedKey, storedKeys, webCryptoEd25519Available,
 } from './crypto.js';
 import { clear, field, h, notice, timeEl } from './dom.js';
 import { signIn, signOut } from './session.js';
@@ -131,7 +131,7 @@ function generateForm(main, status) {
     clear(status);
     try {
       const id = principal.value.trim();
-      if (!/^[A-Za-z0-9._@-]{1,64}$/.test(id)) throw new Error('id: letters, digits and . _ @ - only, at most 64');
+      if (!PRINCIPAL_ID.test(id)) throw new Error('id: letters, digits and . _ @ - only, at most 64');
       if (await storedKey(id)) throw new Error(`this browser already keeps a key for ${id}; remove it first`);
       const made = await generateKey();
       const record = { principal: id, kid: made.kid, x: made.x, key: made.key, added: Math.floor(Date.now() / 1000), generated: true };

@@ -137,7 +137,8 @@ export async function generateKey() {
   return { key: pair.privateKey, x: jwk.x, kid: await thumbprint(jwk.x) };
 }
 
-const PRINCIPAL_ID = /^[A-Za-z0-9._@-]{1,64}$/;
+// A principal id as PROTOCOL.md §3 allows it.
+export const PRINCIPAL_ID = /^[A-Za-z0-9._@-]{1,64}$/;
 
 // The public key as `keyturn key new` writes ID.pub.json, which is what a roster lists.
 export const publicKeyFile = (principal, rec) => JSON.stringify({ id: principal, kid: rec.kid, x: rec.x });
