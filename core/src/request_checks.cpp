@@ -26,7 +26,7 @@ Status checkTargets(const RequestPayload& p, const std::vector<std::string>& tar
 }  // namespace
 
 Result<Token> checkSubmission(const TrustBundle& bundle, std::string_view jws, const std::vector<std::string>& targets,
-                              std::int64_t now) {
+                              std::int64_t now, VerifiedSignatures* memory) {
   using R = Result<Token>;
   auto parsed = parseToken(jws);
   if (!parsed) return parsed.error();
@@ -42,7 +42,7 @@ Result<Token> checkSubmission(const TrustBundle& bundle, std::string_view jws, c
     return R::fail("requester_mismatch", "the request names \"" + p.requester + "\" as requester but is signed by \"" +
                                              signer->id + "\"");
   const auto& js = t.envelope.signatures[0];
-  if (!key->verify(t.envelope.signingInput(js), js.signature.data(), js.signature.size()))
+  if (!verifySignature(*key, t.envelope.signingInput(js), js.signature.data(), js.signature.size(), memory))
     return R::fail("bad_signature", "the requester's signature does not verify");
   if (p.tenant != bundle.tenant)
     return R::fail("wrong_tenant", "the request is for tenant \"" + p.tenant + "\", this coordinator serves \"" +
@@ -63,7 +63,7 @@ Result<Token> checkSubmission(const TrustBundle& bundle, std::string_view jws, c
 Result<JwsSignature> checkAddedSignature(const TrustBundle& bundle, const Token& request, SignerRole role,
                                          const std::string& principal, const std::string& protectedB64,
                                          const std::string& signatureB64, std::uint64_t latestApproval,
-                                         std::int64_t now) {
+                                         std::int64_t now, VerifiedSignatures* memory) {
   using R = Result<JwsSignature>;
   // Reuse the token schema: a one-signature envelope over the stored payload.
   std::string envelope = "{\"payload\":\"" + request.envelope.payloadB64 + "\",\"signatures\":[{\"protected\":" +
@@ -82,7 +82,7 @@ Result<JwsSignature> checkAddedSignature(const TrustBundle& bundle, const Token&
   if (role == SignerRole::kCompleter && principal != request.payload.requester)
     return R::fail("requester_mismatch", "only the requester \"" + request.payload.requester + "\" can complete");
   const JwsSignature& js = parsed->envelope.signatures[0];
-  if (!key->verify(parsed->envelope.signingInput(js), js.signature.data(), js.signature.size()))
+  if (!verifySignature(*key, parsed->envelope.signingInput(js), js.signature.data(), js.signature.size(), memory))
     return R::fail("bad_signature", std::string("the ") + roleName(role) + " signature does not verify over this request");
   const auto& p = request.payload;
   auto at = static_cast<std::int64_t>(s.at);
@@ -98,7 +98,7 @@ Result<JwsSignature> checkAddedSignature(const TrustBundle& bundle, const Token&
 
 Status recheckStoredRequest(const TrustBundle& bundle, const Token& request,
                             const std::vector<std::string>& principals,
-                            const std::vector<Requirement>& requirements) {
+                            const std::vector<Requirement>& requirements, VerifiedSignatures* memory) {
   const RequestPayload& p = request.payload;
   if (principals.size() != request.signatures.size())
     return Status::fail("malformed", std::to_string(request.signatures.size()) + " stored signatures but " +
@@ -122,7 +122,7 @@ Status recheckStoredRequest(const TrustBundle& bundle, const Token& request,
     if (signer->id != who)
       return Status::fail("requester_mismatch", name + ": the key belongs to \"" + signer->id + "\"");
     const JwsSignature& js = request.envelope.signatures[s.entry];
-    if (!key->verify(request.envelope.signingInput(js), js.signature.data(), js.signature.size()))
+    if (!verifySignature(*key, request.envelope.signingInput(js), js.signature.data(), js.signature.size(), memory))
       return Status::fail("bad_signature", name + ": does not verify over the request");
     if (s.role == SignerRole::kRequester && who != p.requester)
       return Status::fail("requester_mismatch", name + ": the request names \"" + p.requester + "\" as requester");

@@ -180,7 +180,7 @@ Result<std::string> Workflow::submitChecked(const AcceptedBundle& bundle, const 
                                             const std::vector<std::string>& targets) {
   using R = Result<std::string>;
   const std::int64_t now = clock_();
-  auto checked = checkSubmission(bundle.bundle, jws, targets, now);
+  auto checked = checkSubmission(bundle.bundle, jws, targets, now, &verified_);
   if (!checked) return checked.error();
   const Token& token = checked.value();
   const RequestPayload& p = token.payload;
@@ -427,7 +427,7 @@ Status Workflow::approve(const AcceptedBundle& bundle, const std::string& caller
   auto token = parseToken(workflow::envelopeJson(r.payloadB64, l.signatures, {"requester"}));
   if (!token) return token.status();
   auto sig = checkAddedSignature(bundle.bundle, token.value(), SignerRole::kApprover, caller,
-                                 protectedB64, signatureB64, 0, now);
+                                 protectedB64, signatureB64, 0, now, &verified_);
   if (!sig) return no(sig.status());
   auto kid = json::getString(*sig->header, "kid", "header");
   auto at = json::getInteger(*sig->header, "kt.at", "header");

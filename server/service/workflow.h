@@ -29,6 +29,7 @@
 #include "keyturn/ed25519.h"
 #include "keyturn/policy_engine.h"
 #include "keyturn/result.h"
+#include "keyturn/verified_signatures.h"
 #include "store/store.h"
 
 namespace keyturn::server {
@@ -199,6 +200,11 @@ class Workflow {
   WorkflowOptions options_;
   Clock clock_;
   Publisher publisher_;
+  // The requester and approver signatures verified at submission and approval, so the
+  // re-check of every stored signature at completion verifies in full only bytes it has
+  // not seen verify (a row changed in the database, a restart); the completer's own
+  // signature is checked once and not remembered.
+  mutable VerifiedSignatures verified_;  // thread-safe; asked by const re-checks
   // Serialise approve/reject/complete/cancel of one request: each reads the request,
   // decides, then writes; two racing approvals must not both decide from the same stale
   // approver list (the store's state check catches the rest: expiry, a second node).

@@ -85,7 +85,8 @@ Status Workflow::recheckStored(const AcceptedBundle& bundle, const Loaded& l) co
   if (!requirements) return requirements.status();
   std::vector<std::string> principals;
   for (const auto& s : held) principals.push_back(s.principal);
-  return recheckStoredRequest(bundle.bundle, token.value(), principals, requirements.value());
+  return recheckStoredRequest(bundle.bundle, token.value(), principals, requirements.value(),
+                              &verified_);
 }
 
 }  // namespace keyturn::server

@@ -2,6 +2,9 @@
 // codes the agent's gate uses, so nothing reaches its database that an agent would
 // later refuse: a submitted request (signed by its requester), an approval, and a
 // completion. Each function verifies one new signature against the current bundle.
+// `memory`, when given, is asked before a signature is verified in full and remembers
+// those that verify (keyturn/verified_signatures.h): the coordinator passes one so its
+// re-check at completion does not redo the verifications of submission and approval.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +16,7 @@
 #include "keyturn/policy_engine.h"
 #include "keyturn/result.h"
 #include "keyturn/token.h"
+#include "keyturn/verified_signatures.h"
 
 namespace keyturn {
 
@@ -24,7 +28,8 @@ namespace keyturn {
 // unknown_key, bad_signature, wrong_tenant, bundle_stale, request_expired,
 // not_yet_valid, targets_mismatch.
 Result<Token> checkSubmission(const TrustBundle& bundle, std::string_view jws,
-                              const std::vector<std::string>& targets, std::int64_t now);
+                              const std::vector<std::string>& targets, std::int64_t now,
+                              VerifiedSignatures* memory = nullptr);
 
 // One more signature for a stored request: `protectedB64` and `signatureB64` as the
 // signer sent them. `role` is kApprover or kCompleter. The header must be that role's
@@ -36,7 +41,7 @@ Result<Token> checkSubmission(const TrustBundle& bundle, std::string_view jws,
 Result<JwsSignature> checkAddedSignature(const TrustBundle& bundle, const Token& request, SignerRole role,
                                          const std::string& principal, const std::string& protectedB64,
                                          const std::string& signatureB64, std::uint64_t latestApproval,
-                                         std::int64_t now);
+                                         std::int64_t now, VerifiedSignatures* memory = nullptr);
 
 // Everything a stored request carries, checked again before anything is issued for it
 // (the coordinator's completion), so that a signature or an approval that reached the
@@ -54,6 +59,7 @@ Result<JwsSignature> checkAddedSignature(const TrustBundle& bundle, const Token&
 // and the approvers meeting `requirements` (insufficient_approvals).
 Status recheckStoredRequest(const TrustBundle& bundle, const Token& request,
                             const std::vector<std::string>& principals,
-                            const std::vector<Requirement>& requirements);
+                            const std::vector<Requirement>& requirements,
+                            VerifiedSignatures* memory = nullptr);
 
 }  // namespace keyturn
