@@ -38,8 +38,33 @@ std::string sqlOf(const char* head, const char* columns, const char* tail) {
 
 }  // namespace
 
-SqliteStore::SqliteStore(const Poco::Data::Session& session)
-    : session_(session), statements_(Poco::Data::SQLite::Utility::dbHandle(session_)) {}
+thread_local SqliteStore::Connection* SqliteStore::active_ = nullptr;
+
+namespace {
+
+// Makes `c` the connection store bodies use on this thread until the scope ends.
+template <class Connection>
+class UseConnection {
+ public:
+  UseConnection(Connection*& slot, Connection* c) : slot_(slot), previous_(slot) { slot_ = c; }
+  ~UseConnection() { slot_ = previous_; }
+  UseConnection(const UseConnection&) = delete;
+  UseConnection& operator=(const UseConnection&) = delete;
+
+ private:
+  Connection*& slot_;
+  Connection* previous_;
+};
+
+}  // namespace
+
+SqliteStore::Connection::Connection(const Poco::Data::Session& s)
+    : session(s), statements(Poco::Data::SQLite::Utility::dbHandle(session)) {}
+
+SqliteStore::SqliteStore(const Poco::Data::Session& writer, const Poco::Data::Session& reader)
+    : writer_(writer), reader_(reader) {}
+
+SqliteStore::Connection& SqliteStore::current() { return active_ ? *active_ : writer_; }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
                                                        const SqliteOptions& options) {
@@ -65,7 +90,11 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
       return Result<std::unique_ptr<SqliteStore>>::fail(kStorage,
                                                         where + ": " + migrated.detail());
     }
-    return std::unique_ptr<SqliteStore>(new SqliteStore(session));
+    // The reader: same file, already migrated and in WAL mode (a property of the file).
+    Poco::Data::Session reader("SQLite", path, kLoginTimeoutSeconds);
+    reader << "PRAGMA busy_timeout = " + std::to_string(timeout), now;
+    reader << "PRAGMA query_only = ON", now;  // a read body that tried to write would fail
+    return std::unique_ptr<SqliteStore>(new SqliteStore(session, reader));
   } catch (const Poco::Exception& e) {
     return storageError("cannot open " + where, e);
   } catch (const std::exception& e) {
@@ -75,7 +104,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path,
 
 void SqliteStore::setDurability(Durability durability) {
   if (durability == durability_) return;
-  session_ << (durability == Durability::kFull ? "PRAGMA synchronous = FULL"
+  writer_.session << (durability == Durability::kFull ? "PRAGMA synchronous = FULL"
                                                : "PRAGMA synchronous = NORMAL"),
       now;
   durability_ = durability;
@@ -103,9 +132,10 @@ Status SqliteStore::write(const char* what, Durability durability,
     return mine.status;
   }
   std::lock_guard lock(mu_);
+  UseConnection use(active_, &writer_);
   try {
     setDurability(durability);
-    Transaction tx(session_);
+    Transaction tx(writer_.session);
     if (auto s = tx.begin(); !s) return Status::fail(kStorage, std::string(what) + ": " + s.detail());
     if (auto s = body(); !s) return s;  // the transaction rolls back
     if (auto s = tx.commit(); !s) return Status::fail(kStorage, std::string(what) + ": " + s.detail());
@@ -133,6 +163,7 @@ Status SqliteStore::runBody(const PendingWrite& w) {
 
 void SqliteStore::commitGroup(const std::vector<PendingWrite*>& group) {
   std::lock_guard lock(mu_);
+  UseConnection use(active_, &writer_);  // the bodies of every writer of the group
   const bool alone = group.size() == 1;  // no savepoint needed: the transaction is its own
   // Bodies that succeeded but whose transaction did not commit are not acknowledged.
   auto failSucceeded = [&](const std::string& detail) {
@@ -141,17 +172,17 @@ void SqliteStore::commitGroup(const std::vector<PendingWrite*>& group) {
   };
   try {
     setDurability(Durability::kFull);
-    Transaction tx(session_);
+    Transaction tx(writer_.session);
     if (auto s = tx.begin(); !s) return failSucceeded(s.detail());
     bool anyChange = false;
     for (PendingWrite* w : group) {
-      if (!alone) session_ << "SAVEPOINT group_write", now;
+      if (!alone) writer_.statements.query("SAVEPOINT group_write").execute();
       w->status = runBody(*w);
       if (!alone) {
         // A failed body's changes are undone; ROLLBACK TO throws if SQLite already ended
         // the whole transaction (then nothing of the group is committed: caught below).
-        if (!w->status) session_ << "ROLLBACK TO group_write", now;
-        session_ << "RELEASE group_write", now;
+        if (!w->status) writer_.statements.query("ROLLBACK TO group_write").execute();
+        writer_.statements.query("RELEASE group_write").execute();
       }
       anyChange = anyChange || bool(w->status);
     }
@@ -165,9 +196,22 @@ void SqliteStore::commitGroup(const std::vector<PendingWrite*>& group) {
 }
 
 Status SqliteStore::read(const char* what, const std::function<Status()>& body) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(readMu_);
+  UseConnection use(active_, &reader_);
+  sqlite3* handle = Poco::Data::SQLite::Utility::dbHandle(reader_.session);
   try {
-    return body();
+    // One read transaction: the body's statements all see the same committed state,
+    // even when the writer commits in between. Ended whatever the body does.
+    reader_.statements.query("BEGIN").execute();
+    struct End {
+      sqlite3* db;
+      ~End() {
+        if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      }
+    } end{handle};
+    Status s = body();
+    reader_.statements.query("COMMIT").execute();
+    return s;
   } catch (const Poco::Exception& e) {
     return storageError(what, e);
   } catch (const std::exception& e) {
@@ -182,7 +226,7 @@ void SqliteStore::appendIf(const OptionalAudit& audit, std::int64_t at) {
 
 Status SqliteStore::expectState(const std::string& id, const std::string& expected) {
   static const std::string kSql = "SELECT state FROM requests WHERE id = ?";
-  auto q = statements_.query(kSql);
+  auto q = stmts().query(kSql);
   q.bind(id);
   if (!q.step()) return Status::fail(kNotFound, "no request " + id);
   const std::string found = q.text(0);
@@ -208,7 +252,7 @@ Status SqliteStore::insertRequest(const RequestRecord& r, const std::vector<std:
         ") VALUES (?, 'requester', ?, ?, ?, ?, ?, ?)");
     Int64 pending = 0;
     {
-      auto q = statements_.query(kPending);
+      auto q = stmts().query(kPending);
       q.bind(r.tenant).bind(r.action).bind(r.targetRoot);
       if (q.step()) pending = q.integer(0);
     }
@@ -216,18 +260,18 @@ Status SqliteStore::insertRequest(const RequestRecord& r, const std::vector<std:
       return Status::fail(kConflict, "a request for " + r.action +
                                          " on the same targets is already pending");
     }
-    statements_.query(kInsert)
+    stmts().query(kInsert)
         .bind(r.id).bind(r.tenant).bind(r.action).bind(r.paramsJson).bind(r.requester)
         .bind(r.justification).bind(r.created).bind(r.expires).bind(r.bundleVersion)
         .bind(r.targetCount).bind(r.targetRoot).bind(r.payloadB64).bind(r.state)
         .bind(r.requirementsJson).bind(r.updated)
         .execute();
     for (std::size_t i = 0; i < deviceIds.size(); ++i) {
-      statements_.query(kTarget)
+      stmts().query(kTarget)
           .bind(r.id).bind(deviceIds[i]).bind(static_cast<std::int64_t>(i)).bind(r.created)
           .execute();
     }
-    statements_.query(kSignature)
+    stmts().query(kSignature)
         .bind(r.id).bind(sig.principal).bind(sig.kid).bind(sig.at).bind(sig.protectedB64)
         .bind(sig.signatureB64).bind(sig.notes)
         .execute();
@@ -241,7 +285,7 @@ Result<RequestRecord> SqliteStore::getRequest(const std::string& id) {
   auto s = read("get request", [&]() -> Status {
     static const std::string kSql =
         sqlOf("SELECT ", rows::kRequestColumns, " FROM requests WHERE id = ?");
-    auto q = statements_.query(kSql);
+    auto q = stmts().query(kSql);
     q.bind(id);
     if (!q.step()) return Status::fail(kNotFound, "no request " + id);
     out = rows::request(q);
@@ -280,7 +324,7 @@ void bindRequestWhere(Statement& st, const RequestFilter& f, bool keyset) {
 Result<std::vector<RequestRecord>> SqliteStore::listRequests(const RequestFilter& f) {
   std::vector<RequestRecord> out;
   auto s = read("list requests", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << std::string("SELECT ") + rows::kRequestColumns + " FROM requests WHERE 1 = 1" +
               requestWhere(f, true) + " ORDER BY created DESC, id DESC LIMIT ? OFFSET ?";
     bindRequestWhere(st, f, true);
@@ -297,7 +341,7 @@ Result<std::vector<RequestRecord>> SqliteStore::listRequests(const RequestFilter
 Result<std::int64_t> SqliteStore::countRequests(const RequestFilter& f) {
   Int64 count = 0;
   auto s = read("count requests", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << "SELECT COUNT(*) FROM requests WHERE 1 = 1" + requestWhere(f, false);
     bindRequestWhere(st, f, false);
     st, into(count);
@@ -315,7 +359,7 @@ Result<std::vector<SignatureRecord>> SqliteStore::signatures(const std::string& 
         sqlOf("SELECT ", rows::kSignatureColumns,
               " FROM request_signatures WHERE request_id = ? ORDER BY"
               " CASE role WHEN 'requester' THEN 0 WHEN 'approver' THEN 1 ELSE 2 END, at");
-    auto q = statements_.query(kSql);
+    auto q = stmts().query(kSql);
     q.bind(requestId);
     while (q.step()) out.push_back(rows::signature(q));
     return Status::ok();
@@ -330,7 +374,7 @@ Result<std::vector<RejectionRecord>> SqliteStore::rejections(const std::string& 
     static const std::string kSql =
         "SELECT request_id, principal, notes, at FROM rejections WHERE request_id = ?"
         " ORDER BY at";
-    auto q = statements_.query(kSql);
+    auto q = stmts().query(kSql);
     q.bind(requestId);
     while (q.step()) out.push_back({q.text(0), q.text(1), q.text(2), q.integer(3)});
     return Status::ok();
@@ -344,7 +388,7 @@ Result<std::vector<TargetRecord>> SqliteStore::targets(const std::string& reques
   auto s = read("list targets", [&]() -> Status {
     static const std::string kSql =
         sqlOf("SELECT ", rows::kTargetColumns, " FROM request_targets WHERE request_id = ? ORDER BY idx");
-    auto q = statements_.query(kSql);
+    auto q = stmts().query(kSql);
     q.bind(requestId);
     while (q.step()) out.push_back(rows::target(q));
     return Status::ok();

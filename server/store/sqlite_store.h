@@ -124,7 +124,7 @@ class SqliteStore final : public Store {
  private:
   enum class Durability { kFull, kNormal };
 
-  explicit SqliteStore(const Poco::Data::Session& session);
+  SqliteStore(const Poco::Data::Session& writer, const Poco::Data::Session& reader);
 
   // Runs `body` (returning Status, free to throw Poco exceptions) inside a write
   // transaction under the mutex; its changes are committed only if it returned ok, and
@@ -146,7 +146,9 @@ class SqliteStore final : public Store {
   void commitGroup(const std::vector<PendingWrite*>& group);
   // `body` inside the open transaction, exceptions converted as write() describes.
   Status runBody(const PendingWrite& w);
-  // Runs a read-only `body` under the mutex, converting exceptions the same way.
+  // Runs a read-only `body` on the reader connection under its own mutex, inside one
+  // read transaction (one snapshot of committed data for the whole body), converting
+  // exceptions the same way. Reads never wait for a commit's fsync on the writer.
   Status read(const char* what, const std::function<Status()>& body);
   // Sets PRAGMA synchronous when it differs from the connection's current setting.
   void setDurability(Durability durability);
@@ -164,11 +166,30 @@ class SqliteStore final : public Store {
   // The request's current state inside a transaction; "not_found" / "state_changed".
   Status expectState(const std::string& id, const std::string& expected);
 
+  // One SQLite connection and its prepared statements (the hot statements, compiled
+  // once on the connection's handle; statements is declared after session so it is
+  // finalized before the connection closes).
+  struct Connection {
+    explicit Connection(const Poco::Data::Session& s);
+    Poco::Data::Session session;
+    StatementCache statements;
+  };
+  // The connection of the write() or read() running on this thread (the writer when
+  // none is): store bodies reach the database only through db() and stmts(), so the
+  // same body code runs on either connection.
+  Connection& current();
+  Poco::Data::Session& db() { return current().session; }
+  StatementCache& stmts() { return current().statements; }
+  static thread_local Connection* active_;
+
+  // Two connections to one WAL database: every write on writer_ under mu_ (one writer,
+  // as SQLite allows), every read on reader_ under readMu_ (PRAGMA query_only). WAL lets
+  // the reader read committed data while the writer commits, so a request's session
+  // lookup and its reply do not queue behind another request's fsync.
   std::mutex mu_;
-  Poco::Data::Session session_;
-  // The hot statements, compiled once on session_'s handle; used under mu_. Declared
-  // after session_ so it is finalized before the connection closes.
-  StatementCache statements_;
+  Connection writer_;
+  std::mutex readMu_;
+  Connection reader_;
   // Group commit (write()): kFull writes queue here while a leader commits.
   std::mutex groupMu_;
   std::condition_variable groupCv_;

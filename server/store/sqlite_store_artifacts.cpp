@@ -31,7 +31,7 @@ ArtifactRecord artifactRow(RecordSet& rs) {
 Status SqliteStore::setDeviceVersions(const std::string& id, const std::string& agentVersion,
                                       std::int64_t bundleVersion) {
   return write("set device versions", Durability::kNormal, [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << "UPDATE devices SET agent_version = ?, bundle_version = ?"
           " WHERE id = ? AND removed_at IS NULL",
         bind(agentVersion), bind(Int64(bundleVersion)), bind(id);
@@ -42,7 +42,7 @@ Status SqliteStore::setDeviceVersions(const std::string& id, const std::string& 
 
 Status SqliteStore::insertArtifact(const ArtifactRecord& a, const OptionalAudit& audit) {
   return write("insert artifact", Durability::kFull, [&]() -> Status {
-    session_ << "INSERT INTO artifacts (sha256, size, name, uploaded_by, uploaded_at)"
+    db() << "INSERT INTO artifacts (sha256, size, name, uploaded_by, uploaded_at)"
                 " VALUES (?, ?, ?, ?, ?)",
         bind(a.sha256), bind(Int64(a.size)), bind(a.name), bind(a.uploadedBy),
         bind(Int64(a.uploadedAt)), now;
@@ -54,7 +54,7 @@ Status SqliteStore::insertArtifact(const ArtifactRecord& a, const OptionalAudit&
 Result<ArtifactRecord> SqliteStore::getArtifact(const std::string& sha256) {
   std::optional<ArtifactRecord> out;
   auto s = read("get artifact", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << std::string("SELECT ") + kArtifactColumns + " FROM artifacts WHERE sha256 = ?",
         bind(sha256);
     st.execute();
@@ -70,7 +70,7 @@ Result<ArtifactRecord> SqliteStore::getArtifact(const std::string& sha256) {
 Result<std::vector<ArtifactRecord>> SqliteStore::listArtifacts() {
   std::vector<ArtifactRecord> out;
   auto s = read("list artifacts", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << std::string("SELECT ") + kArtifactColumns +
               " FROM artifacts ORDER BY uploaded_at DESC, sha256";
     st.execute();
@@ -86,7 +86,7 @@ Result<std::vector<std::string>> SqliteStore::openTokenParams(const std::string&
                                                               const std::string& action) {
   std::vector<std::string> out;
   auto s = read("open token params", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << "SELECT r.params_json FROM request_targets t JOIN requests r ON r.id = t.request_id"
           " WHERE t.device_id = ? AND t.state IN ('queued', 'delivered')"
           " AND t.token IS NOT NULL AND r.action = ?",

@@ -26,11 +26,11 @@ AuditEntry SqliteStore::appendAuditLocked(const AuditEvent& event, std::int64_t 
       std::string("INSERT INTO audit (") + rows::kAuditColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
   AuditEntry e;
   {
-    auto head = statements_.query(kHead);
+    auto head = stmts().query(kHead);
     e = head.step() ? AuditLog::link(head.integer(0), head.text(1), event, at)
                     : AuditLog::link(0, AuditLog::kGenesisHash, event, at);
   }
-  statements_.query(kInsert)
+  stmts().query(kInsert)
       .bind(e.seq).bind(e.at).bind(e.actor).bind(e.event).bind(e.subject).bind(e.detailJson)
       .bind(e.prevHash).bind(e.hash)
       .execute();
@@ -50,7 +50,7 @@ Result<AuditEntry> SqliteStore::appendAudit(const AuditEvent& event, std::int64_
 Result<std::vector<AuditEntry>> SqliteStore::listAudit(std::int64_t fromSeq, std::int64_t limit) {
   std::vector<AuditEntry> out;
   auto s = read("list audit", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << std::string("SELECT ") + rows::kAuditColumns +
               " FROM audit WHERE seq >= ? ORDER BY seq LIMIT ?",
         bind(Int64(fromSeq)), bind(Int64(limit));
@@ -78,7 +78,7 @@ Result<std::vector<AuditEntry>> SqliteStore::listAuditFiltered(const AuditFilter
     if (f.since) sql += " AND at >= ?";
     if (f.until) sql += " AND at < ?";
     sql += " ORDER BY seq LIMIT ?";
-    Statement st(session_);
+    Statement st(db());
     st << sql, bind(Int64(f.fromSeq));
     if (prefix) st, bind(Int64(prefix->size())), bind(*prefix);
     else if (f.event) st, bind(*f.event);
@@ -102,7 +102,7 @@ Status SqliteStore::forEachAudit(const std::function<bool(const AuditEntry&)>& v
   for (;;) {
     std::vector<AuditEntry> page;
     auto s = read("walk audit", [&]() -> Status {
-      Statement st(session_);
+      Statement st(db());
       st << std::string("SELECT ") + rows::kAuditColumns +
                 " FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
           bind(after), bind(kPage);

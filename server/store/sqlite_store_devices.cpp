@@ -15,7 +15,7 @@ namespace keyturn::server {
 
 Status SqliteStore::insertDevice(const DeviceRecord& d, const OptionalAudit& audit) {
   return write("insert device", Durability::kFull, [&]() -> Status {
-    session_ << "INSERT INTO devices (id, cert_fingerprint, facts_json, enrolled_at)"
+    db() << "INSERT INTO devices (id, cert_fingerprint, facts_json, enrolled_at)"
                 " VALUES (?, ?, ?, ?)",
         bind(d.id), bind(d.certFingerprint), bind(d.factsJson), bind(Int64(d.enrolledAt)), now;
     appendIf(audit, d.enrolledAt);
@@ -28,7 +28,7 @@ Result<DeviceRecord> SqliteStore::getDevice(const std::string& id) {
   auto s = read("get device", [&]() -> Status {
     static const std::string kSql =
         std::string("SELECT ") + rows::kDeviceColumns + " FROM devices WHERE id = ?";
-    auto q = statements_.query(kSql);
+    auto q = stmts().query(kSql);
     q.bind(id);
     if (!q.step()) return Status::fail(kNotFound, "no device " + id);
     out = rows::device(q);
@@ -41,7 +41,7 @@ Result<DeviceRecord> SqliteStore::getDevice(const std::string& id) {
 Result<std::vector<DeviceRecord>> SqliteStore::listDevices(bool includeRemoved) {
   std::vector<DeviceRecord> out;
   auto s = read("list devices", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << std::string("SELECT ") + rows::kDeviceColumns + " FROM devices" +
               (includeRemoved ? "" : " WHERE removed_at IS NULL") + " ORDER BY id";
     st.execute();
@@ -56,7 +56,7 @@ Result<std::vector<DeviceRecord>> SqliteStore::listDevices(bool includeRemoved) 
 Status SqliteStore::updateDeviceFacts(const std::string& id, const std::string& factsJson,
                                       std::int64_t at) {
   return write("update device facts", Durability::kFull, [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << "UPDATE devices SET facts_json = ?, last_contact = ? WHERE id = ? AND removed_at IS NULL",
         bind(factsJson), bind(Int64(at)), bind(id);
     if (st.execute() == 0) return Status::fail(kNotFound, "no active device " + id);
@@ -66,7 +66,7 @@ Status SqliteStore::updateDeviceFacts(const std::string& id, const std::string& 
 
 Status SqliteStore::touchDevice(const std::string& id, std::int64_t at) {
   return write("touch device", Durability::kNormal, [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << "UPDATE devices SET last_contact = ? WHERE id = ? AND removed_at IS NULL",
         bind(Int64(at)), bind(id);
     if (st.execute() == 0) return Status::fail(kNotFound, "no active device " + id);
@@ -77,7 +77,7 @@ Status SqliteStore::touchDevice(const std::string& id, std::int64_t at) {
 Status SqliteStore::removeDevice(const std::string& id, std::int64_t at,
                                  const OptionalAudit& audit) {
   return write("remove device", Durability::kFull, [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << "UPDATE devices SET removed_at = ? WHERE id = ? AND removed_at IS NULL",
         bind(Int64(at)), bind(id);
     if (st.execute() == 0) return Status::fail(kNotFound, "no active device " + id);
@@ -88,7 +88,7 @@ Status SqliteStore::removeDevice(const std::string& id, std::int64_t at,
 
 Status SqliteStore::insertEnrollmentCode(const EnrollmentCodeRecord& c, const OptionalAudit& audit) {
   return write("insert enrollment code", Durability::kFull, [&]() -> Status {
-    session_ << "INSERT INTO enrollment_codes (code_hash, created_by, created, expires)"
+    db() << "INSERT INTO enrollment_codes (code_hash, created_by, created, expires)"
                 " VALUES (?, ?, ?, ?)",
         bind(c.codeHash), bind(c.createdBy), bind(Int64(c.created)), bind(Int64(c.expires)), now;
     appendIf(audit, c.created);
@@ -101,7 +101,7 @@ Result<EnrollmentCodeRecord> SqliteStore::consumeEnrollmentCode(const std::strin
                                                                 std::int64_t nowSeconds) {
   EnrollmentCodeRecord out;
   auto s = write("consume enrollment code", Durability::kFull, [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << "UPDATE enrollment_codes SET used_at = ?, device_id = ?"
           " WHERE code_hash = ? AND used_at IS NULL AND expires > ?",
         bind(Int64(nowSeconds)), bind(deviceId), bind(codeHash), bind(Int64(nowSeconds));
@@ -110,7 +110,7 @@ Result<EnrollmentCodeRecord> SqliteStore::consumeEnrollmentCode(const std::strin
     }
     std::string createdBy;
     Int64 created = 0, expires = 0;
-    session_ << "SELECT created_by, created, expires FROM enrollment_codes WHERE code_hash = ?",
+    db() << "SELECT created_by, created, expires FROM enrollment_codes WHERE code_hash = ?",
         bind(codeHash), into(createdBy), into(created), into(expires), now;
     out = {codeHash, createdBy, created, expires, nowSeconds, deviceId};
     return Status::ok();
@@ -121,7 +121,7 @@ Result<EnrollmentCodeRecord> SqliteStore::consumeEnrollmentCode(const std::strin
 
 Status SqliteStore::insertBundle(const BundleRecord& b, const OptionalAudit& audit) {
   return write("insert bundle", Durability::kFull, [&]() -> Status {
-    session_ << "INSERT INTO bundles (version, sha256, file, published_at) VALUES (?, ?, ?, ?)",
+    db() << "INSERT INTO bundles (version, sha256, file, published_at) VALUES (?, ?, ?, ?)",
         bind(Int64(b.version)), bind(b.sha256), bind(b.file), bind(Int64(b.publishedAt)), now;
     appendIf(audit, b.publishedAt);
     return Status::ok();
@@ -131,7 +131,7 @@ Status SqliteStore::insertBundle(const BundleRecord& b, const OptionalAudit& aud
 Result<std::vector<BundleRecord>> SqliteStore::bundlesFrom(std::int64_t fromVersion) {
   std::vector<BundleRecord> out;
   auto s = read("list bundles", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << "SELECT version, sha256, file, published_at FROM bundles WHERE version >= ?"
           " ORDER BY version",
         bind(Int64(fromVersion));
@@ -150,7 +150,7 @@ Result<std::vector<BundleRecord>> SqliteStore::bundlesFrom(std::int64_t fromVers
 Result<BundleRecord> SqliteStore::latestBundle() {
   std::optional<BundleRecord> out;
   auto s = read("latest bundle", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << "SELECT version, sha256, file, published_at FROM bundles ORDER BY version DESC LIMIT 1";
     st.execute();
     RecordSet rs(st);
@@ -165,7 +165,7 @@ Result<BundleRecord> SqliteStore::latestBundle() {
 
 Status SqliteStore::insertChallenge(const ChallengeRecord& c) {
   return write("insert challenge", Durability::kNormal, [&]() -> Status {
-    session_ << "INSERT INTO login_challenges (challenge_hash, principal, expires) VALUES (?, ?, ?)",
+    db() << "INSERT INTO login_challenges (challenge_hash, principal, expires) VALUES (?, ?, ?)",
         bind(c.challengeHash), bind(c.principal), bind(Int64(c.expires)), now;
     return Status::ok();
   });
@@ -178,9 +178,9 @@ Result<ChallengeRecord> SqliteStore::consumeChallenge(const std::string& challen
   auto s = write("consume challenge", Durability::kFull, [&]() -> Status {
     std::vector<std::string> principal;
     std::vector<Int64> expires;
-    session_ << "SELECT principal, expires FROM login_challenges WHERE challenge_hash = ?",
+    db() << "SELECT principal, expires FROM login_challenges WHERE challenge_hash = ?",
         bind(challengeHash), into(principal), into(expires), now;
-    session_ << "DELETE FROM login_challenges WHERE challenge_hash = ?", bind(challengeHash), now;
+    db() << "DELETE FROM login_challenges WHERE challenge_hash = ?", bind(challengeHash), now;
     if (principal.empty() || expires.front() <= nowSeconds) {
       return Status::fail(kNotFound, "unknown, used or expired login challenge");
     }
@@ -193,7 +193,7 @@ Result<ChallengeRecord> SqliteStore::consumeChallenge(const std::string& challen
 
 Status SqliteStore::insertSession(const SessionRecord& sess) {
   return write("insert session", Durability::kFull, [&]() -> Status {
-    session_ << "INSERT INTO sessions (token_hash, principal, created, expires) VALUES (?, ?, ?, ?)",
+    db() << "INSERT INTO sessions (token_hash, principal, created, expires) VALUES (?, ?, ?, ?)",
         bind(sess.tokenHash), bind(sess.principal), bind(Int64(sess.created)),
         bind(Int64(sess.expires)), now;
     return Status::ok();
@@ -205,7 +205,7 @@ Result<SessionRecord> SqliteStore::getSession(const std::string& tokenHash, std:
   auto s = read("get session", [&]() -> Status {
     static const std::string kSql =
         "SELECT principal, created, expires FROM sessions WHERE token_hash = ? AND expires > ?";
-    auto q = statements_.query(kSql);
+    auto q = stmts().query(kSql);
     q.bind(tokenHash).bind(nowSeconds);
     if (!q.step()) return Status::fail(kNotFound, "no such session or it expired");
     out = SessionRecord{tokenHash, q.text(0), q.integer(1), q.integer(2)};
@@ -217,7 +217,7 @@ Result<SessionRecord> SqliteStore::getSession(const std::string& tokenHash, std:
 
 Status SqliteStore::deleteSession(const std::string& tokenHash) {
   return write("delete session", Durability::kFull, [&]() -> Status {
-    session_ << "DELETE FROM sessions WHERE token_hash = ?", bind(tokenHash), now;
+    db() << "DELETE FROM sessions WHERE token_hash = ?", bind(tokenHash), now;
     return Status::ok();
   });
 }
@@ -225,7 +225,7 @@ Status SqliteStore::deleteSession(const std::string& tokenHash) {
 Result<std::int64_t> SqliteStore::purgeExpired(std::int64_t nowSeconds) {
   std::int64_t removed = 0;
   auto s = write("purge expired", Durability::kNormal, [&]() -> Status {
-    Statement a(session_), b(session_);
+    Statement a(db()), b(db());
     a << "DELETE FROM login_challenges WHERE expires <= ?", bind(Int64(nowSeconds));
     b << "DELETE FROM sessions WHERE expires <= ?", bind(Int64(nowSeconds));
     removed = static_cast<std::int64_t>(a.execute() + b.execute());

@@ -64,7 +64,7 @@ std::int64_t SqliteStore::insertNotificationsLocked(const std::vector<Notificati
       " created_at, fanned_out) VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (id) DO NOTHING";
   std::int64_t added = 0;
   for (const auto& e : events) {
-    added += statements_.query(kInsert)
+    added += stmts().query(kInsert)
                  .bind(e.id).bind(e.kind).bind(e.subject).bind(e.recipientsJson)
                  .bind(e.bodyJson).bind(e.createdAt)
                  .execute();
@@ -87,7 +87,7 @@ std::vector<NotificationEvent> SqliteStore::expiryEventsLocked(const std::vector
                                                               const ExpiryEvents& notify) {
   std::vector<NotificationEvent> out;
   for (const auto& id : ids) {
-    Statement st(session_);
+    Statement st(db());
     st << std::string("SELECT ") + rows::kRequestColumns + " FROM requests WHERE id = ?", bind(id);
     st.execute();
     RecordSet rs(st);
@@ -100,7 +100,7 @@ std::vector<NotificationEvent> SqliteStore::expiryEventsLocked(const std::vector
 Result<std::vector<NotificationEvent>> SqliteStore::eventsToFanOut(std::int64_t limit) {
   std::vector<NotificationEvent> out;
   auto s = read("list notification events", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << std::string("SELECT ") + kEventColumns +
               " FROM notification_events e WHERE e.fanned_out = 0"
               " ORDER BY e.created_at, e.id LIMIT ?",
@@ -122,12 +122,12 @@ Status SqliteStore::fanOut(const FanOutBatch& batch) {
                                           eventId + " or has a bad state");
   return write("fan out notifications", Durability::kFull, [&]() -> Status {
     for (const auto& [eventId, deliveries] : batch) {
-      Statement mark(session_);
+      Statement mark(db());
       mark << "UPDATE notification_events SET fanned_out = 1 WHERE id = ? AND fanned_out = 0",
           bind(eventId);
       if (mark.execute() == 0) continue;  // fanned out already (or unknown)
       for (const auto& d : deliveries) {
-        session_ << "INSERT INTO notification_deliveries (idempotency_key, event_id, recipient,"
+        db() << "INSERT INTO notification_deliveries (idempotency_key, event_id, recipient,"
                     " channel, state, attempts, next_attempt, last_error, sent_at, updated)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)"
                     " ON CONFLICT (idempotency_key) DO NOTHING",
@@ -144,7 +144,7 @@ Result<std::vector<DueDelivery>> SqliteStore::dueDeliveries(std::int64_t nowSeco
                                                             std::int64_t limit) {
   std::vector<DueDelivery> out;
   auto s = read("list due deliveries", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << std::string("SELECT ") + kDeliveryColumns + ", " + kEventColumns +
               " FROM notification_deliveries d JOIN notification_events e ON e.id = d.event_id"
               " WHERE d.state = 'pending' AND d.next_attempt <= ?"
@@ -161,7 +161,7 @@ Result<std::vector<DueDelivery>> SqliteStore::dueDeliveries(std::int64_t nowSeco
 }
 
 bool SqliteStore::recordDeliveryLocked(const NotificationDelivery& d, const OptionalAudit& audit) {
-  Statement st(session_);
+  Statement st(db());
   if (d.sentAt) {
     st << "UPDATE notification_deliveries SET state = ?, attempts = ?, next_attempt = ?,"
           " last_error = ?, sent_at = ?, updated = ?"
@@ -205,21 +205,21 @@ Status SqliteStore::recordDeliveryAttempts(
 Result<OutboxStatus> SqliteStore::outboxStatus(std::int64_t failureLimit) {
   OutboxStatus out;
   auto s = read("notification status", [&]() -> Status {
-    session_ << "SELECT COUNT(*) FROM notification_events WHERE fanned_out = 0",
+    db() << "SELECT COUNT(*) FROM notification_events WHERE fanned_out = 0",
         into(out.eventsWaiting), now;
     std::vector<std::string> states;
     std::vector<Int64> counts;
-    session_ << "SELECT state, COUNT(*) FROM notification_deliveries GROUP BY state",
+    db() << "SELECT state, COUNT(*) FROM notification_deliveries GROUP BY state",
         into(states), into(counts), now;
     for (std::size_t i = 0; i < states.size(); ++i) {
       if (states[i] == delivery_state::kPending) out.pending = counts[i];
       if (states[i] == delivery_state::kSent) out.sent = counts[i];
       if (states[i] == delivery_state::kFailed) out.failed = counts[i];
     }
-    session_ << "SELECT COUNT(*) FROM notification_deliveries WHERE state = 'pending'"
+    db() << "SELECT COUNT(*) FROM notification_deliveries WHERE state = 'pending'"
                 " AND attempts > 0",
         into(out.retrying), now;
-    Statement st(session_);
+    Statement st(db());
     st << std::string("SELECT ") + kDeliveryColumns +
               " FROM notification_deliveries d WHERE d.state = 'failed'"
               " OR (d.state = 'pending' AND d.attempts > 0)"
@@ -231,7 +231,7 @@ Result<OutboxStatus> SqliteStore::outboxStatus(std::int64_t failureLimit) {
       out.recentFailures.push_back(deliveryRow(rs));
     if (out.eventsWaiting + out.pending > 0) {
       // MIN() over no rows is NULL, read as 0; only meaningful when something waits.
-      Statement m(session_);
+      Statement m(db());
       m << "SELECT MIN(e.created_at) AS m FROM notification_events e WHERE e.fanned_out = 0"
            " OR EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.event_id = e.id"
            " AND d.state = 'pending')";
@@ -258,7 +258,7 @@ Result<std::vector<RequestRecord>> SqliteStore::requestsWithoutEvent(
       sql += " AND r.target_count > 0 AND NOT EXISTS (SELECT 1 FROM request_targets t WHERE t.request_id = r.id"
              " AND t.state IN ('queued', 'delivered'))";
     sql += " ORDER BY r.updated, r.id LIMIT ?";
-    Statement st(session_);
+    Statement st(db());
     st << sql, bind(stateName), bind(Int64(updatedSince)), bind(eventKind), bind(Int64(limit));
     st.execute();
     RecordSet rs(st);
@@ -274,7 +274,7 @@ Result<std::vector<RequestRecord>> SqliteStore::completedWithoutResults(
     std::int64_t limit) {
   std::vector<RequestRecord> out;
   auto s = read("requests with results due", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << std::string("SELECT ") + rows::kRequestColumns +
               " FROM requests r WHERE r.state = 'completed' AND r.updated >= ? AND r.target_count > 0"
               " AND NOT EXISTS (SELECT 1 FROM notification_events e WHERE e.id = r.id || ':' || ?)"
@@ -297,13 +297,13 @@ Result<std::pair<std::int64_t, std::int64_t>> SqliteStore::pruneOutbox(std::int6
   std::pair<std::int64_t, std::int64_t> out{0, 0};
   // Relaxed durability: a prune lost to a power failure is simply done again.
   auto s = write("prune outbox", Durability::kNormal, [&]() -> Status {
-    Statement del(session_);
+    Statement del(db());
     del << "DELETE FROM notification_deliveries WHERE idempotency_key IN (SELECT idempotency_key"
            " FROM notification_deliveries WHERE (state = 'sent' AND updated < ?)"
            " OR (state = 'failed' AND updated < ?) LIMIT ?)",
         bind(Int64(sentBefore)), bind(Int64(failedBefore)), bind(Int64(limit));
     out.first = static_cast<std::int64_t>(del.execute());
-    Statement empty(session_);
+    Statement empty(db());
     empty << "UPDATE notification_events SET body_json = '{}', recipients_json = '[]'"
              " WHERE id IN (SELECT e.id FROM notification_events e WHERE e.fanned_out = 1"
              " AND e.created_at < ? AND e.body_json <> '{}' AND NOT EXISTS"

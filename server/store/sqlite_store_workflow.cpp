@@ -34,21 +34,21 @@ Status SqliteStore::addApproval(const SignatureRecord& a, const std::string& exp
     if (auto s = expectState(a.requestId, expectedState); !s) return s;
     Int64 already = 0;
     {
-      auto q = statements_.query(kAlready);
+      auto q = stmts().query(kAlready);
       q.bind(a.requestId).bind(a.principal);
       if (q.step()) already = q.integer(0);
     }
     if (already > 0) {
       return Status::fail(kConflict, a.principal + " already approved request " + a.requestId);
     }
-    statements_.query(kInsert)
+    stmts().query(kInsert)
         .bind(a.requestId).bind(a.principal).bind(a.kid).bind(a.at).bind(a.protectedB64)
         .bind(a.signatureB64).bind(a.notes)
         .execute();
     if (nextState) {
-      statements_.query(kState).bind(*nextState).bind(a.at).bind(a.requestId).execute();
+      stmts().query(kState).bind(*nextState).bind(a.at).bind(a.requestId).execute();
     } else {
-      statements_.query(kTouch).bind(a.at).bind(a.requestId).execute();
+      stmts().query(kTouch).bind(a.at).bind(a.requestId).execute();
     }
     appendIf(audit, a.at);
     return Status::ok();
@@ -59,9 +59,9 @@ Status SqliteStore::addRejection(const RejectionRecord& r, const std::string& ex
                                  const OptionalAudit& audit) {
   return write("add rejection", Durability::kFull, [&]() -> Status {
     if (auto s = expectState(r.requestId, expectedState); !s) return s;
-    session_ << "INSERT INTO rejections (request_id, principal, notes, at) VALUES (?, ?, ?, ?)",
+    db() << "INSERT INTO rejections (request_id, principal, notes, at) VALUES (?, ?, ?, ?)",
         bind(r.requestId), bind(r.principal), bind(r.notes), bind(Int64(r.at)), now;
-    session_ << "UPDATE requests SET state = 'rejected', updated = ? WHERE id = ?",
+    db() << "UPDATE requests SET state = 'rejected', updated = ? WHERE id = ?",
         bind(Int64(r.at)), bind(r.requestId), now;
     appendIf(audit, r.at);
     return Status::ok();
@@ -72,7 +72,7 @@ Status SqliteStore::setState(const std::string& id, const std::string& expectedS
                              const std::string& nextState, std::int64_t at,
                              const OptionalAudit& audit) {
   return write("set request state", Durability::kFull, [&]() -> Status {
-    Statement update(session_);
+    Statement update(db());
     update << "UPDATE requests SET state = ?, updated = ? WHERE id = ? AND state = ?",
         bind(nextState), bind(Int64(at)), bind(id), bind(expectedState);
     if (update.execute() == 0) {
@@ -100,7 +100,7 @@ Status SqliteStore::completeRequest(const SignatureRecord& c,
     static const std::string kCompleted =
         "UPDATE requests SET state = 'completed', updated = ? WHERE id = ?";
     auto count = [&](const std::string& sql) {
-      auto q = statements_.query(sql);
+      auto q = stmts().query(sql);
       q.bind(c.requestId);
       return q.step() ? q.integer(0) : Int64(0);
     };
@@ -111,20 +111,20 @@ Status SqliteStore::completeRequest(const SignatureRecord& c,
                                          std::to_string(targetCount) + " targets but " +
                                          std::to_string(tokens.size()) + " tokens were issued");
     }
-    statements_.query(kInsert)
+    stmts().query(kInsert)
         .bind(c.requestId).bind(c.principal).bind(c.kid).bind(c.at).bind(c.protectedB64)
         .bind(c.signatureB64).bind(c.notes)
         .execute();
     if (!tokens.empty()) {
       for (const auto& [device, token] : tokens)
-        statements_.query(kToken).bind(token).bind(c.at).bind(c.requestId).bind(device).execute();
+        stmts().query(kToken).bind(token).bind(c.at).bind(c.requestId).bind(device).execute();
       const Int64 missing = count(kMissing);
       if (missing != 0) {
         return Status::fail(kConflict, std::to_string(missing) + " targets of request " +
                                            c.requestId + " got no token");
       }
     }
-    statements_.query(kCompleted).bind(c.at).bind(c.requestId).execute();
+    stmts().query(kCompleted).bind(c.at).bind(c.requestId).execute();
     appendIf(audit, c.at);
     return Status::ok();
   });
@@ -135,13 +135,13 @@ Result<std::vector<std::string>> SqliteStore::expireDue(std::int64_t nowSeconds,
   std::vector<std::string> expired;
   auto s = write("expire requests", Durability::kFull, [&]() -> Status {
     expired.clear();
-    session_ << "SELECT id FROM requests WHERE state IN ('needs_approval', 'approved')"
+    db() << "SELECT id FROM requests WHERE state IN ('needs_approval', 'approved')"
                 " AND expires <= ? ORDER BY id",
         bind(Int64(nowSeconds)), into(expired), now;
     for (const auto& id : expired) {
-      session_ << "UPDATE requests SET state = 'expired', updated = ? WHERE id = ?",
+      db() << "UPDATE requests SET state = 'expired', updated = ? WHERE id = ?",
           bind(Int64(nowSeconds)), bind(id), now;
-      session_ << "UPDATE request_targets SET state = 'expired', updated = ? WHERE request_id = ?",
+      db() << "UPDATE request_targets SET state = 'expired', updated = ? WHERE request_id = ?",
           bind(Int64(nowSeconds)), bind(id), now;
       appendAuditLocked({"coordinator", "request.expired", id, "{}"}, nowSeconds);
     }
@@ -156,7 +156,7 @@ Result<std::vector<TargetRecord>> SqliteStore::queuedTokens(const std::string& d
                                                              std::int64_t redeliverAtOrBefore) {
   std::vector<TargetRecord> out;
   auto s = read("fetch queued tokens", [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << "SELECT t.request_id AS request_id, t.device_id AS device_id, t.idx AS idx,"
           " t.state AS state, t.token AS token, t.result_json AS result_json,"
           " t.updated AS updated FROM request_targets t JOIN requests r ON r.id = t.request_id"
@@ -177,19 +177,19 @@ Status SqliteStore::markDelivered(const std::string& requestId, const std::strin
                                   std::int64_t at, const OptionalAudit& audit) {
   return write("mark delivered", Durability::kFull, [&]() -> Status {
     std::vector<std::string> found;
-    session_ << "SELECT state FROM request_targets WHERE request_id = ? AND device_id = ?"
+    db() << "SELECT state FROM request_targets WHERE request_id = ? AND device_id = ?"
                 " AND token IS NOT NULL",
         bind(requestId), bind(deviceId), into(found), now;
     if (found.empty()) {
       return Status::fail(kNotFound, "no token for " + deviceId + " in request " + requestId);
     }
     if (found.front() == state::kDelivered) {  // delivered again: a new lease
-      session_ << "UPDATE request_targets SET updated = ? WHERE request_id = ? AND device_id = ?",
+      db() << "UPDATE request_targets SET updated = ? WHERE request_id = ? AND device_id = ?",
           bind(Int64(at)), bind(requestId), bind(deviceId), now;
       return Status::ok();
     }
     if (found.front() != state::kQueued) return Status::ok();  // has a result already
-    session_ << "UPDATE request_targets SET state = 'delivered', updated = ?"
+    db() << "UPDATE request_targets SET state = 'delivered', updated = ?"
                 " WHERE request_id = ? AND device_id = ?",
         bind(Int64(at)), bind(requestId), bind(deviceId), now;
     appendIf(audit, at);
@@ -206,7 +206,7 @@ Result<bool> SqliteStore::recordResult(const std::string& requestId, const std::
   }
   bool recorded = false;
   auto s = write("record result", Durability::kFull, [&]() -> Status {
-    Statement st(session_);
+    Statement st(db());
     st << std::string("SELECT ") + rows::kTargetColumns +
               " FROM request_targets WHERE request_id = ? AND device_id = ?",
         bind(requestId), bind(deviceId);
@@ -225,7 +225,7 @@ Result<bool> SqliteStore::recordResult(const std::string& requestId, const std::
       return Status::fail(kStateChanged, "no token was issued to " + deviceId + " for request " +
                                              requestId);
     }
-    session_ << "UPDATE request_targets SET state = ?, result_json = ?, updated = ?"
+    db() << "UPDATE request_targets SET state = ?, result_json = ?, updated = ?"
                 " WHERE request_id = ? AND device_id = ?",
         bind(resultState), bind(resultJson), bind(Int64(at)), bind(requestId), bind(deviceId), now;
     appendIf(audit, at);

@@ -1,4 +1,6 @@
 // SqliteStore: request lifecycle rows, optimistic state changes, delivery and results.
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 
@@ -248,4 +250,30 @@ TEST_CASE("a store on a read-only path returns a clear error instead of throwing
   auto proc = SqliteStore::open("/proc/keyturn.sqlite");  // a read-only file system
   REQUIRE_FALSE(proc.isOk());
   CHECK(proc.reason() == "storage");
+}
+
+TEST_CASE("reads answer from committed data while another write transaction is open") {
+  // What a commit in progress looks like to the store's reader connection: a writer
+  // has changed a request but not committed. Reads neither wait for it nor see it.
+  test::TempDir dir;
+  auto store = test::openStore(dir);
+  submit(*store, "r-1");
+  sqlite3* writer = nullptr;
+  REQUIRE(sqlite3_open(dir.file("keyturn.sqlite").c_str(), &writer) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(writer,
+                       "BEGIN IMMEDIATE; UPDATE requests SET state = 'cancelled' WHERE id = 'r-1'",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+
+  auto during = store->getRequest("r-1");
+  REQUIRE(during.isOk());
+  CHECK(during->state == state::kNeedsApproval);
+  auto targets = store->targets("r-1");
+  REQUIRE(targets.isOk());
+  CHECK(targets->size() == 2);
+
+  REQUIRE(sqlite3_exec(writer, "COMMIT", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(writer);
+  auto after = store->getRequest("r-1");
+  REQUIRE(after.isOk());
+  CHECK(after->state == state::kCancelled);  // committed: the next read sees it
 }
