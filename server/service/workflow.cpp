@@ -123,19 +123,11 @@ std::mutex& Workflow::changeMutexFor(const std::string& id) {
 
 Result<Workflow::Loaded> Workflow::load(const std::string& id) {
   using R = Result<Loaded>;
+  auto stored = store_.loadRequest(id);
+  if (!stored)
+    return stored.reason() == "not_found" ? R::fail("not_found", "no request " + id) : stored.error();
   Loaded l;
-  auto r = store_.getRequest(id);
-  if (!r) return r.reason() == "not_found" ? R::fail("not_found", "no request " + id) : r.error();
-  l.request = std::move(r).value();
-  auto sigs = store_.signatures(id);
-  if (!sigs) return sigs.error();
-  l.signatures = std::move(sigs).value();
-  auto rej = store_.rejections(id);
-  if (!rej) return rej.error();
-  l.rejections = std::move(rej).value();
-  auto targets = store_.targets(id);
-  if (!targets) return targets.error();
-  l.targets = std::move(targets).value();
+  static_cast<StoredRequest&>(l) = std::move(stored).value();
   return l;
 }
 

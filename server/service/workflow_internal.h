@@ -13,11 +13,7 @@
 namespace keyturn::server {
 
 // A request with every row that belongs to it.
-struct Workflow::Loaded {
-  RequestRecord request;
-  std::vector<SignatureRecord> signatures;  // requester first, in the order added
-  std::vector<RejectionRecord> rejections;
-  std::vector<TargetRecord> targets;
+struct Workflow::Loaded : StoredRequest {
   bool isBundle() const { return request.action == kBundleUpdateAction; }
 };
 

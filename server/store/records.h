@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 #include <utility>
 
 #include "keyturn/audit_chain.h"
@@ -71,6 +72,14 @@ struct TargetRecord {
   std::optional<std::string> token;       // set at completion
   std::optional<std::string> resultJson;  // set by the device's report
   std::int64_t updated = 0;
+};
+
+// A request with everything stored about it, read in one snapshot.
+struct StoredRequest {
+  RequestRecord request;
+  std::vector<SignatureRecord> signatures;  // requester first, in the order added
+  std::vector<RejectionRecord> rejections;
+  std::vector<TargetRecord> targets;
 };
 
 struct DeviceRecord {

@@ -280,19 +280,59 @@ Status SqliteStore::insertRequest(const RequestRecord& r, const std::vector<std:
   });
 }
 
+Status SqliteStore::readRequest(const std::string& id, RequestRecord& out) {
+  static const std::string kSql = sqlOf("SELECT ", rows::kRequestColumns, " FROM requests WHERE id = ?");
+  auto q = stmts().query(kSql);
+  q.bind(id);
+  if (!q.step()) return Status::fail(kNotFound, "no request " + id);
+  out = rows::request(q);
+  return Status::ok();
+}
+
+void SqliteStore::readSignatures(const std::string& requestId, std::vector<SignatureRecord>& out) {
+  static const std::string kSql =
+      sqlOf("SELECT ", rows::kSignatureColumns,
+            " FROM request_signatures WHERE request_id = ? ORDER BY"
+            " CASE role WHEN 'requester' THEN 0 WHEN 'approver' THEN 1 ELSE 2 END, at");
+  auto q = stmts().query(kSql);
+  q.bind(requestId);
+  while (q.step()) out.push_back(rows::signature(q));
+}
+
+void SqliteStore::readRejections(const std::string& requestId, std::vector<RejectionRecord>& out) {
+  static const std::string kSql =
+      "SELECT request_id, principal, notes, at FROM rejections WHERE request_id = ? ORDER BY at";
+  auto q = stmts().query(kSql);
+  q.bind(requestId);
+  while (q.step()) out.push_back({q.text(0), q.text(1), q.text(2), q.integer(3)});
+}
+
+void SqliteStore::readTargets(const std::string& requestId, std::vector<TargetRecord>& out) {
+  static const std::string kSql =
+      sqlOf("SELECT ", rows::kTargetColumns, " FROM request_targets WHERE request_id = ? ORDER BY idx");
+  auto q = stmts().query(kSql);
+  q.bind(requestId);
+  while (q.step()) out.push_back(rows::target(q));
+}
+
 Result<RequestRecord> SqliteStore::getRequest(const std::string& id) {
-  std::optional<RequestRecord> out;
-  auto s = read("get request", [&]() -> Status {
-    static const std::string kSql =
-        sqlOf("SELECT ", rows::kRequestColumns, " FROM requests WHERE id = ?");
-    auto q = stmts().query(kSql);
-    q.bind(id);
-    if (!q.step()) return Status::fail(kNotFound, "no request " + id);
-    out = rows::request(q);
+  RequestRecord out;
+  auto s = read("get request", [&] { return readRequest(id, out); });
+  if (!s) return s.error();
+  return out;
+}
+
+Result<StoredRequest> SqliteStore::loadRequest(const std::string& id) {
+  StoredRequest out;
+  auto s = read("load request", [&]() -> Status {
+    if (Status found = readRequest(id, out.request); !found) return found;
+    readSignatures(id, out.signatures);
+    readRejections(id, out.rejections);
+    readTargets(id, out.targets);
     return Status::ok();
   });
   if (!s) return s.error();
-  return *out;
+  return out;
 }
 
 namespace {
@@ -354,14 +394,8 @@ Result<std::int64_t> SqliteStore::countRequests(const RequestFilter& f) {
 
 Result<std::vector<SignatureRecord>> SqliteStore::signatures(const std::string& requestId) {
   std::vector<SignatureRecord> out;
-  auto s = read("list signatures", [&]() -> Status {
-    static const std::string kSql =
-        sqlOf("SELECT ", rows::kSignatureColumns,
-              " FROM request_signatures WHERE request_id = ? ORDER BY"
-              " CASE role WHEN 'requester' THEN 0 WHEN 'approver' THEN 1 ELSE 2 END, at");
-    auto q = stmts().query(kSql);
-    q.bind(requestId);
-    while (q.step()) out.push_back(rows::signature(q));
+  auto s = read("list signatures", [&] {
+    readSignatures(requestId, out);
     return Status::ok();
   });
   if (!s) return s.error();
@@ -370,13 +404,8 @@ Result<std::vector<SignatureRecord>> SqliteStore::signatures(const std::string& 
 
 Result<std::vector<RejectionRecord>> SqliteStore::rejections(const std::string& requestId) {
   std::vector<RejectionRecord> out;
-  auto s = read("list rejections", [&]() -> Status {
-    static const std::string kSql =
-        "SELECT request_id, principal, notes, at FROM rejections WHERE request_id = ?"
-        " ORDER BY at";
-    auto q = stmts().query(kSql);
-    q.bind(requestId);
-    while (q.step()) out.push_back({q.text(0), q.text(1), q.text(2), q.integer(3)});
+  auto s = read("list rejections", [&] {
+    readRejections(requestId, out);
     return Status::ok();
   });
   if (!s) return s.error();
@@ -385,12 +414,8 @@ Result<std::vector<RejectionRecord>> SqliteStore::rejections(const std::string& 
 
 Result<std::vector<TargetRecord>> SqliteStore::targets(const std::string& requestId) {
   std::vector<TargetRecord> out;
-  auto s = read("list targets", [&]() -> Status {
-    static const std::string kSql =
-        sqlOf("SELECT ", rows::kTargetColumns, " FROM request_targets WHERE request_id = ? ORDER BY idx");
-    auto q = stmts().query(kSql);
-    q.bind(requestId);
-    while (q.step()) out.push_back(rows::target(q));
+  auto s = read("list targets", [&] {
+    readTargets(requestId, out);
     return Status::ok();
   });
   if (!s) return s.error();

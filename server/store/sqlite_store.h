@@ -38,6 +38,7 @@ class SqliteStore final : public Store {
   Result<std::vector<SignatureRecord>> signatures(const std::string& requestId) override;
   Result<std::vector<RejectionRecord>> rejections(const std::string& requestId) override;
   Result<std::vector<TargetRecord>> targets(const std::string& requestId) override;
+  Result<StoredRequest> loadRequest(const std::string& id) override;
   Status addApproval(const SignatureRecord& approval, const std::string& expectedState,
                      const std::optional<std::string>& nextState,
                      const OptionalAudit& audit) override;
@@ -150,6 +151,11 @@ class SqliteStore final : public Store {
   // read transaction (one snapshot of committed data for the whole body), converting
   // exceptions the same way. Reads never wait for a commit's fsync on the writer.
   Status read(const char* what, const std::function<Status()>& body);
+  // The rows of one request, inside the caller's read() or write().
+  Status readRequest(const std::string& id, RequestRecord& out);
+  void readSignatures(const std::string& requestId, std::vector<SignatureRecord>& out);
+  void readRejections(const std::string& requestId, std::vector<RejectionRecord>& out);
+  void readTargets(const std::string& requestId, std::vector<TargetRecord>& out);
   // Sets PRAGMA synchronous when it differs from the connection's current setting.
   void setDurability(Durability durability);
   // Appends inside the caller's transaction (the chain head is read under its lock).

@@ -65,6 +65,9 @@ class Store {
   virtual Result<std::vector<SignatureRecord>> signatures(const std::string& requestId) = 0;
   virtual Result<std::vector<RejectionRecord>> rejections(const std::string& requestId) = 0;
   virtual Result<std::vector<TargetRecord>> targets(const std::string& requestId) = 0;
+  // The request, its signatures, rejections and targets, all from one snapshot (what
+  // the four reads above give, without a change landing between them); "not_found".
+  virtual Result<StoredRequest> loadRequest(const std::string& id) = 0;
 
   // Adds an approver signature while the request is still in `expectedState`; and, if
   // `nextState` is given, moves it there in the same transaction (the last approval

@@ -277,3 +277,27 @@ TEST_CASE("reads answer from committed data while another write transaction is o
   REQUIRE(after.isOk());
   CHECK(after->state == state::kCancelled);  // committed: the next read sees it
 }
+
+TEST_CASE("a request loads with its signatures, rejections and targets in one read") {
+  test::TempDir dir;
+  auto store = test::openStore(dir);
+  submit(*store, "r-1");
+  approveAndComplete(*store, "r-1");
+
+  auto loaded = store->loadRequest("r-1");
+  REQUIRE(loaded.isOk());
+  CHECK(loaded->request.id == "r-1");
+  CHECK(loaded->request.state == state::kCompleted);
+  REQUIRE(loaded->signatures.size() == 3);
+  CHECK(loaded->signatures[0].role == "requester");
+  CHECK(loaded->signatures[1].principal == "bob");
+  CHECK(loaded->signatures[2].role == "completer");
+  CHECK(loaded->rejections.empty());
+  REQUIRE(loaded->targets.size() == 2);
+  CHECK(loaded->targets[0].deviceId == "laptop-1");
+  CHECK(loaded->targets[1].token == std::optional<std::string>("token-2"));
+
+  auto missing = store->loadRequest("r-404");
+  REQUIRE_FALSE(missing.isOk());
+  CHECK(missing.reason() == "not_found");
+}
