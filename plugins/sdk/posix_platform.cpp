@@ -247,7 +247,7 @@ RunResult PosixPlatform::run(const RunSpec& spec) {
     if (switchUser) {
       if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(126);
     }
-    ::chdir("/");
+    if (::chdir("/") != 0) ::_exit(126);  // never run from the agent's own folder
     ::execve(program.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }

@@ -253,3 +253,20 @@ TEST_CASE("utcTimestamp writes RFC 3339 UTC, the same for the CLI, the report an
   CHECK(keyturn::utcTimestamp(0) == "1970-01-01T00:00:00Z");
   CHECK(keyturn::utcTimestamp(1764583200) == "2025-12-01T10:00:00Z");
 }
+
+TEST_CASE("a Status and a Result name their failure, and a success has an empty reason", "[result]") {
+  Status ok = Status::ok();
+  CHECK(ok.isOk());
+  CHECK(ok.reason().empty());  // asking a success is defined: no reason, no detail
+  CHECK(ok.detail().empty());
+  Status failed = Status::fail("bad_signature", "the approver signature does not verify");
+  CHECK_FALSE(failed);
+  CHECK(failed.reason() == "bad_signature");
+  CHECK(failed.error().detail == "the approver signature does not verify");
+  Result<int> r = failed;
+  CHECK_FALSE(r.isOk());
+  CHECK(r.status().reason() == "bad_signature");
+  Result<int> value(7);
+  CHECK(value.status().isOk());
+  CHECK(value.status().reason().empty());
+}

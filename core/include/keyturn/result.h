@@ -29,11 +29,16 @@ class [[nodiscard]] Status {
 
   bool isOk() const { return !error_.has_value(); }
   explicit operator bool() const { return isOk(); }
-  const Error& error() const { return *error_; }
-  const std::string& reason() const { return error_->reason; }
-  const std::string& detail() const { return error_->detail; }
+  // On success: an Error with empty reason and detail (never undefined behaviour).
+  const Error& error() const { return error_ ? *error_ : none(); }
+  const std::string& reason() const { return error().reason; }
+  const std::string& detail() const { return error().detail; }
 
  private:
+  static const Error& none() {
+    static const Error kNone;
+    return kNone;
+  }
   std::optional<Error> error_;
 };
 
