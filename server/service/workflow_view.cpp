@@ -271,6 +271,13 @@ Result<std::string> Workflow::list(const AcceptedBundle& bundle, const std::stri
   RequestFilter pending = base;
   pending.state = std::string(state::kNeedsApproval);
   const bool receivedEmpty = !filter.state.empty() && filter.state != state::kNeedsApproval;
+  // The signatures of a page of requests, in one read.
+  auto signaturesOf = [&](const std::vector<RequestRecord>& rows) {
+    std::vector<std::string> ids;
+    ids.reserve(rows.size());
+    for (const auto& r : rows) ids.push_back(r.id);
+    return store_.signaturesOf(ids);
+  };
   auto scanReceived = [&](Cursor from,
                           const std::function<bool(const RequestRecord&,
                                                    std::vector<SignatureRecord>&)>& visit) -> Status {
@@ -281,11 +288,11 @@ Result<std::string> Workflow::list(const AcceptedBundle& bundle, const std::stri
     for (;;) {
       auto page = store_.listRequests(f);
       if (!page) return page.status();
+      auto sigs = signaturesOf(page.value());
+      if (!sigs) return sigs.status();
       for (const auto& r : page.value()) {
-        auto sigs = store_.signatures(r.id);
-        if (!sigs) return sigs.status();
-        if (canApproveNow(bundle.bundle, r, sigs.value(), caller) && !visit(r, sigs.value()))
-          return Status::ok();
+        auto& mine = sigs.value()[r.id];
+        if (canApproveNow(bundle.bundle, r, mine, caller) && !visit(r, mine)) return Status::ok();
       }
       if (static_cast<std::int64_t>(page->size()) < f.limit) return Status::ok();
       f.after = std::make_pair(page->back().created, page->back().id);
@@ -330,10 +337,11 @@ Result<std::string> Workflow::list(const AcceptedBundle& bundle, const std::stri
     f.limit = static_cast<std::int64_t>(want);
     auto rows = store_.listRequests(f);
     if (!rows) return rows.error();
+    auto sigs = signaturesOf(rows.value());
+    if (!sigs) return sigs.error();
     for (auto& r : rows.value()) {
-      auto sigs = store_.signatures(r.id);
-      if (!sigs) return sigs.error();
-      page.emplace_back(std::move(r), std::move(sigs).value());
+      auto& mine = sigs.value()[r.id];
+      page.emplace_back(std::move(r), std::move(mine));
     }
   }
   std::string next = "null";

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "keyturn/json.h"
 #include "store/migrator.h"
 #include "store/sqlite_rows.h"
 
@@ -318,6 +319,33 @@ void SqliteStore::readTargets(const std::string& requestId, std::vector<TargetRe
 Result<RequestRecord> SqliteStore::getRequest(const std::string& id) {
   RequestRecord out;
   auto s = read("get request", [&] { return readRequest(id, out); });
+  if (!s) return s.error();
+  return out;
+}
+
+Result<std::map<std::string, std::vector<SignatureRecord>>> SqliteStore::signaturesOf(
+    const std::vector<std::string>& requestIds) {
+  std::map<std::string, std::vector<SignatureRecord>> out;
+  for (const auto& id : requestIds) out[id];
+  if (requestIds.empty()) return out;
+  auto s = read("list signatures of requests", [&]() -> Status {
+    // One statement for any number of ids: they are bound as one JSON array.
+    static const std::string kSql =
+        sqlOf("SELECT ", rows::kSignatureColumns,
+              " FROM request_signatures WHERE request_id IN (SELECT value FROM json_each(?))"
+              " ORDER BY request_id,"
+              " CASE role WHEN 'requester' THEN 0 WHEN 'approver' THEN 1 ELSE 2 END, at");
+    std::string ids = "[";
+    for (const auto& id : requestIds) ids += (ids.size() > 1 ? "," : "") + json::quote(id);
+    ids += "]";
+    auto q = stmts().query(kSql);
+    q.bind(ids);
+    while (q.step()) {
+      SignatureRecord r = rows::signature(q);
+      out[r.requestId].push_back(std::move(r));
+    }
+    return Status::ok();
+  });
   if (!s) return s.error();
   return out;
 }

@@ -39,6 +39,8 @@ class SqliteStore final : public Store {
   Result<std::vector<RejectionRecord>> rejections(const std::string& requestId) override;
   Result<std::vector<TargetRecord>> targets(const std::string& requestId) override;
   Result<StoredRequest> loadRequest(const std::string& id) override;
+  Result<std::map<std::string, std::vector<SignatureRecord>>> signaturesOf(
+      const std::vector<std::string>& requestIds) override;
   Status addApproval(const SignatureRecord& approval, const std::string& expectedState,
                      const std::optional<std::string>& nextState,
                      const OptionalAudit& audit) override;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -63,6 +64,10 @@ class Store {
   virtual Result<std::int64_t> countRequests(const RequestFilter& filter) = 0;
   // Signatures in the order they were added (requester first).
   virtual Result<std::vector<SignatureRecord>> signatures(const std::string& requestId) = 0;
+  // The signatures of several requests in one read (a listing page): each id present
+  // in the map, with its signatures in the order signatures() gives.
+  virtual Result<std::map<std::string, std::vector<SignatureRecord>>> signaturesOf(
+      const std::vector<std::string>& requestIds) = 0;
   virtual Result<std::vector<RejectionRecord>> rejections(const std::string& requestId) = 0;
   virtual Result<std::vector<TargetRecord>> targets(const std::string& requestId) = 0;
   // The request, its signatures, rejections and targets, all from one snapshot (what

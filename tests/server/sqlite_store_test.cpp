@@ -301,3 +301,24 @@ TEST_CASE("a request loads with its signatures, rejections and targets in one re
   REQUIRE_FALSE(missing.isOk());
   CHECK(missing.reason() == "not_found");
 }
+
+TEST_CASE("the signatures of a page of requests come in one read, per request, in order") {
+  test::TempDir dir;
+  auto store = test::openStore(dir);
+  submit(*store, "r-1", "root-1");
+  submit(*store, "r-2", "root-2");
+  approveAndComplete(*store, "r-2");
+
+  auto got = store->signaturesOf({"r-1", "r-2", "r-404", "x\"],[\"r-1"});
+  REQUIRE(got.isOk());
+  CHECK(got->size() == 4);  // every id asked for is there, even without signatures
+  REQUIRE(got->at("r-1").size() == 1);
+  CHECK(got->at("r-1")[0].role == "requester");
+  REQUIRE(got->at("r-2").size() == 3);
+  CHECK(got->at("r-2")[0].role == "requester");
+  CHECK(got->at("r-2")[1].role == "approver");
+  CHECK(got->at("r-2")[2].role == "completer");
+  CHECK(got->at("r-404").empty());
+  CHECK(got->at("x\"],[\"r-1").empty());  // an id is one JSON string, never more ids
+  CHECK(store->signaturesOf({})->empty());
+}
