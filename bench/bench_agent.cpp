@@ -5,6 +5,9 @@
 //            for --seconds (default 60: two and a half held polls of 25 s), read from
 //            /proc/PID/status and /proc/PID/smaps; once as shipped, once with
 //            MALLOC_ARENA_MAX=1, once with only the device plugin in its plugin folder
+//   floor    the same sampling of a bare C program (libc only) and of bench_agent_floor
+//            (agent_floor.cpp: the shared Poco/OpenSSL libraries holding one kept-alive
+//            mutual-TLS poll with the enrolled agent's certificate), then of the agent
 //   latency  the complete call (POST /requests/ID/complete) to the plugin's command
 //            starting on the online agent (a fake loginctl that writes its start time),
 //            --rounds runs (default 20), each after the agent is back in a held poll
@@ -88,6 +91,7 @@ class EnrolledAgent {
   }
 
   std::string config() const { return base_ + "/agent.conf"; }
+  std::string stateDir() const { return base_ + "/state"; }
   std::string locks() const { return base_ + "/locks"; }
   const std::string& device() const { return device_; }
 
@@ -134,10 +138,11 @@ std::vector<std::pair<long, std::string>> rssByMapping(pid_t pid) {
   return out;
 }
 
-void idleRss(BenchServer& server, const EnrolledAgent& agent, const std::string& label,
-             const AgentOptions& options, const std::map<std::string, std::string>& env) {
-  auto p = agent.run(env);
-  const std::string status = "/proc/" + std::to_string(p->pid()) + "/status";
+// Samples the idle process `p` (already connected) for --seconds: VmRSS every second
+// from /proc/PID/status, then VmRSS, VmHWM, RssAnon, RssFile, Pss and private memory
+// (/proc/PID/smaps_rollup) and the largest mappings (/proc/PID/smaps, per file).
+void sampleIdle(ServerProcess& p, const std::string& label, const AgentOptions& options) {
+  const std::string status = "/proc/" + std::to_string(p.pid()) + "/status";
   const auto start = Clock::now();
   long minRss = 1L << 40, maxRss = 0;
   while (secondsSince(start) < options.idleSeconds) {
@@ -147,22 +152,28 @@ void idleRss(BenchServer& server, const EnrolledAgent& agent, const std::string&
     maxRss = std::max(maxRss, rss);
   }
   auto s = procKb(status);
-  auto rollup = procKb("/proc/" + std::to_string(p->pid()) + "/smaps_rollup");
+  require(s.count("VmRSS") == 1, label + " exited while idle", p.stderrText());
+  auto rollup = procKb("/proc/" + std::to_string(p.pid()) + "/smaps_rollup");
   std::printf("%-34s VmRSS %5.2f MiB (%.2f-%.2f while idle; HWM %.2f)  RssAnon %.2f  RssFile %.2f  "
               "Pss %.2f  Private %.2f MiB  threads %ld\n",
               label.c_str(), s["VmRSS"] / 1024.0, minRss / 1024.0, maxRss / 1024.0, s["VmHWM"] / 1024.0,
               s["RssAnon"] / 1024.0, s["RssFile"] / 1024.0, rollup["Pss"] / 1024.0,
               (rollup["Private_Clean"] + rollup["Private_Dirty"]) / 1024.0, s["Threads"]);
-  auto top = rssByMapping(p->pid());
+  auto top = rssByMapping(p.pid());
   std::printf("    largest:");
-  for (std::size_t i = 0; i < top.size() && i < 8; ++i)
-    std::printf(" %s %.2f%s", top[i].second.c_str(), top[i].first / 1024.0, i + 1 < 8 ? "," : "");
+  for (std::size_t i = 0; i < top.size() && i < 10; ++i)
+    std::printf(" %s %.2f%s", top[i].second.c_str(), top[i].first / 1024.0, i + 1 < 10 ? "," : "");
   std::printf(" (MiB)\n");
+}
+
+void idleRss(const EnrolledAgent& agent, const std::string& label, const AgentOptions& options,
+             const std::map<std::string, std::string>& env) {
+  auto p = agent.run(env);
+  sampleIdle(*p, label, options);
   // The agent stayed connected: its log has no error.
   std::string log = p->stderrText();
   require(log.find("\"level\":\"error\"") == std::string::npos, "agent logged an error while idle", log);
   p->stop(SIGTERM);
-  (void)server;
 }
 
 int runRss(const AgentOptions& options) {
@@ -171,8 +182,8 @@ int runRss(const AgentOptions& options) {
               options.idleSeconds);
   BenchServer server;
   EnrolledAgent shipped(server, "bench-rss", KEYTURN_PLUGIN_DIR);
-  idleRss(server, shipped, "as shipped (3 plugins)", options, {});
-  idleRss(server, shipped, "MALLOC_ARENA_MAX=1", options, {{"MALLOC_ARENA_MAX", "1"}});
+  idleRss(shipped, "as shipped (3 plugins)", options, {});
+  idleRss(shipped, "MALLOC_ARENA_MAX=1", options, {{"MALLOC_ARENA_MAX", "1"}});
   // The same agent with a plugin folder holding only the device plugin (lock, restart,
   // retire, wipe): what loading the script and app plugins costs.
   const std::string only = server.tmp / "plugins-device-only";
@@ -181,7 +192,37 @@ int runRss(const AgentOptions& options) {
     if (e.path().filename().string().find("device") != std::string::npos)
       fs::copy_file(e.path(), only + "/" + e.path().filename().string());
   EnrolledAgent deviceOnly(server, "bench-rss-device", only);
-  idleRss(server, deviceOnly, "device plugin only", options, {});
+  idleRss(deviceOnly, "device plugin only", options, {});
+  return 0;
+}
+
+// The floor under the agent's figure, sampled the same way in the same invocation: a
+// bare C program (libc and ld.so only), then bench_agent_floor (the same shared Poco and
+// OpenSSL libraries holding one kept-alive mutual-TLS poll with this agent's certificate
+// and key, no keyturn code), then the agent itself.
+int runFloor(const AgentOptions& options) {
+  std::printf("== floor: what the process, the libraries and one mutual-TLS poll cost before any agent "
+              "code, after %.0f s idle\n",
+              options.idleSeconds);
+  BenchServer server;
+  EnrolledAgent agent(server, "bench-floor", KEYTURN_PLUGIN_DIR);
+  {
+    ServerProcess bare(KEYTURN_FLOOR_BARE_BINARY, {});
+    require(!bare.waitForLine("connected", std::chrono::seconds(10)).empty(), "bench_floor_bare", bare.stderrText());
+    sampleIdle(bare, "bare C program (libc, pause())", options);
+    bare.stop(SIGTERM);
+  }
+  {
+    ServerProcess floor(KEYTURN_AGENT_FLOOR_BINARY,
+                        {"https://localhost:" + std::to_string(server.port), agent.stateDir() + "/ca.pem",
+                         agent.stateDir() + "/device.pem", agent.stateDir() + "/device.key"});
+    require(!floor.waitForLine("connected", std::chrono::seconds(60)).empty(), "bench_agent_floor",
+            floor.stderrText());
+    sampleIdle(floor, "Poco+OpenSSL mutual-TLS poll", options);
+    require(floor.stderrText() == "connected\n", "bench_agent_floor lost its poll", floor.stderrText());
+    floor.stop(SIGTERM);
+  }
+  idleRss(agent, "keyturn-agent (3 plugins)", options, {});
   return 0;
 }
 
@@ -260,15 +301,16 @@ int main(int argc, char** argv) {
     if (k == "--seconds") options.idleSeconds = std::atof(argv[i + 1]);
     else if (k == "--rounds") options.rounds = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: bench_agent [rss|latency|all] [--seconds S] [--rounds N]\n");
+      std::fprintf(stderr, "usage: bench_agent [floor|rss|latency|all] [--seconds S] [--rounds N]\n");
       return 2;
     }
   }
   try {
+    if (mode == "floor" || mode == "all") runFloor(options);
     if (mode == "rss" || mode == "all") runRss(options);
     if (mode == "latency" || mode == "all") runLatency(options);
-    if (mode != "rss" && mode != "latency" && mode != "all") {
-      std::fprintf(stderr, "usage: bench_agent [rss|latency|all] [--seconds S] [--rounds N]\n");
+    if (mode != "floor" && mode != "rss" && mode != "latency" && mode != "all") {
+      std::fprintf(stderr, "usage: bench_agent [floor|rss|latency|all] [--seconds S] [--rounds N]\n");
       return 2;
     }
   } catch (const std::exception& e) {
