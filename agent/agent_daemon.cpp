@@ -138,7 +138,7 @@ Status AgentDaemon::start() {
         pause(ms);
         return !stop_.load();
       },
-      [] { return now(); }, log_);
+      [] { return now(); }, log_, config_.artifactRetrySeconds);
   if (Status s = fetcher_->prepare(); !s)
     log_.error("the artifact folder is not usable; app.install from an artifact will fail",
                {LogField::str("detail", s.detail())});
