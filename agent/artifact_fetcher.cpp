@@ -139,6 +139,8 @@ Result<std::string> ArtifactFetcher::fetch(const std::string& sha256, std::uint6
   const std::int64_t retryEnd = clock_() + retrySeconds_;
   const std::int64_t giveUp = std::min(windowEnd, retryEnd);
   std::int64_t backoffMs = 1000;
+  log_.info("downloading artifact",
+            {LogField::str("sha256", sha256), LogField::num("size", static_cast<std::int64_t>(size))});
   for (int tries = 1;; ++tries) {
     std::string path;
     Error error;

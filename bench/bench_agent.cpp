@@ -11,6 +11,9 @@
 //   latency  the complete call (POST /requests/ID/complete) to the plugin's command
 //            starting on the online agent (a fake loginctl that writes its start time),
 //            --rounds runs (default 20), each after the agent is back in a held poll
+//   artifact an app.install of a --mib MiB artifact (default 64), --artifact-rounds runs
+//            (default 5): the agent's download + verification time (MiB/s) from its log,
+//            and the complete call to the plugin's (fake) dpkg starting
 // Figures go to docs/performance.md ("Agent (issue 4)"); nothing here asserts a time.
 #include <unistd.h>
 
@@ -23,7 +26,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <ctime>
 #include <map>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -45,6 +50,8 @@ using keyturn::test::ServerProcess;
 struct AgentOptions {
   double idleSeconds = 60;
   int rounds = 20;
+  int artifactMiB = 64;
+  int artifactRounds = 5;
 };
 
 std::int64_t wallMicros() {
@@ -92,6 +99,7 @@ class EnrolledAgent {
 
   std::string config() const { return base_ + "/agent.conf"; }
   std::string stateDir() const { return base_ + "/state"; }
+  const std::string& base() const { return base_; }
   std::string locks() const { return base_ + "/locks"; }
   const std::string& device() const { return device_; }
 
@@ -193,6 +201,120 @@ int runRss(const AgentOptions& options) {
       fs::copy_file(e.path(), only + "/" + e.path().filename().string());
   EnrolledAgent deviceOnly(server, "bench-rss-device", only);
   idleRss(deviceOnly, "device plugin only", options, {});
+  return 0;
+}
+
+// Milliseconds since the epoch of a JSON log line's "ts" ("2026-11-29T12:59:09.445Z").
+std::int64_t logMillis(const std::string& line) {
+  auto at = line.find("\"ts\":\"");
+  require(at != std::string::npos, "a log line without ts", line);
+  std::tm tm{};
+  int ms = 0;
+  require(std::sscanf(line.c_str() + at + 6, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                      &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) == 7,
+          "a log line's ts does not parse", line);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+// The lines of `log` containing `needle`, in order.
+std::vector<std::string> linesWith(const std::string& log, const std::string& needle) {
+  std::vector<std::string> out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(needle) != std::string::npos) out.push_back(line);
+  return out;
+}
+
+// app.install of an uploaded artifact (--mib MiB of random bytes) on an online agent,
+// --artifact-rounds times: the agent's download and verification (its log lines
+// "downloading artifact" -> "artifact downloaded and verified": GET over the kept-alive
+// mutual-TLS connection, SHA-256 and size checks while streaming, fsync), and the
+// complete call -> the plugin's dpkg starting (a fake dpkg on plugins.command_path that
+// writes its start time; it includes the plugin's own re-check of size and SHA-256).
+int runArtifact(const AgentOptions& options) {
+  const std::uint64_t size = static_cast<std::uint64_t>(options.artifactMiB) << 20;
+  std::printf("== artifact: app.install of a %d MiB artifact on an online agent, %d runs\n", options.artifactMiB,
+              options.artifactRounds);
+  BenchServer server;
+  EnrolledAgent agent(server, "bench-artifact", KEYTURN_PLUGIN_DIR);
+  const std::string dpkg = agent.base() + "/bin/dpkg", starts = agent.base() + "/dpkg-starts";
+  std::ofstream(dpkg) << "#!/bin/sh\necho $(($(/bin/date +%s%N) / 1000)) >> " << starts << "\n";
+  fs::permissions(dpkg, fs::perms::owner_all);
+  std::ofstream(agent.config(), std::ios::app) << "plugins.command_path = " << agent.base() << "/bin\n";
+  std::string bytes(size, '\0');
+  std::mt19937_64 rng(42);
+  for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t v = rng();
+    std::memcpy(&bytes[i], &v, 8);
+  }
+  const std::map<std::string, std::string> alice{{"Authorization", server.bearer("alice")}};
+  auto c = server.client();
+  auto upHeaders = alice;
+  upHeaders["Content-Type"] = "application/octet-stream";
+  Reply up = c->send("POST", "/api/v1/artifacts?name=bench.deb", bytes, upHeaders);
+  require(up.status == 201, "artifact upload", up.body);
+  const std::string sha = toHex(sha256(bytes));
+  bytes.clear();
+  bytes.shrink_to_fit();
+  auto p = agent.run();
+  const auto& key = server.tenant.key("alice");
+  std::vector<double> fetchMs, totalMs;
+  for (int round = 1; round <= options.artifactRounds; ++round) {
+    auto now = static_cast<std::uint64_t>(std::time(nullptr));
+    keyturn::test::TokenSpec spec;
+    spec.id = "r-art-" + std::to_string(round);
+    spec.action = "app.install";
+    spec.paramsJson = "{\"name\":\"bench\",\"source\":\"artifact\",\"sha256\":" + json::quote(sha) +
+                      ",\"size\":" + std::to_string(size) + "}";
+    spec.targets = {agent.device()};
+    spec.approvers.clear();
+    spec.completed = false;
+    spec.issued = false;
+    spec.created = now - 10;
+    spec.expires = spec.created + 86400;
+    std::string jws = keyturn::test::makeToken(server.tenant, spec);
+    auto done = server::test::signOver(key, completerHeader(key.publicKey().kid(), now),
+                                       parseJws(jws, 4).value().payloadB64);
+    Reply s = c->send("POST", "/api/v1/requests",
+                      "{\"token\":" + jws + ",\"targets\":[" + json::quote(agent.device()) + "]}", alice);
+    require(s.status == 201, "submit", s.body);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    const auto before = static_cast<std::size_t>(fs::exists(starts) ? fs::file_size(starts) : 0);
+    const std::int64_t t0 = wallMicros();
+    Reply d = c->send("POST", "/api/v1/requests/" + spec.id + "/complete",
+                      "{\"protected\":" + json::quote(done.protectedB64) +
+                          ",\"signature\":" + json::quote(done.signatureB64) + "}",
+                      alice);
+    require(d.status == 200, "complete", d.body);
+    std::string line;
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    while (line.empty() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::ifstream in(starts);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (text.size() > before && text.back() == '\n') line = text.substr(before, text.size() - before - 1);
+    }
+    require(!line.empty(), "dpkg did not start within 120 s", p->stderrText());
+    totalMs.push_back((std::atoll(line.c_str()) - t0) / 1000.0);
+    const std::string log = p->stderrText();
+    auto began = linesWith(log, "\"msg\":\"downloading artifact\"");
+    auto verified = linesWith(log, "\"msg\":\"artifact downloaded and verified\"");
+    require(began.size() == static_cast<std::size_t>(round) && verified.size() == static_cast<std::size_t>(round),
+            "one download per round", log);
+    fetchMs.push_back(static_cast<double>(logMillis(verified.back()) - logMillis(began.back())));
+    std::printf("run %d  download+verify %7.1f ms (%6.1f MiB/s)  complete -> dpkg starts %7.1f ms\n", round,
+                fetchMs.back(), options.artifactMiB / (std::max(fetchMs.back(), 1.0) / 1000.0), totalMs.back());
+  }
+  std::sort(fetchMs.begin(), fetchMs.end());
+  std::sort(totalMs.begin(), totalMs.end());
+  std::printf("median download+verify %.1f ms = %.1f MiB/s (min %.1f, max %.1f ms); complete -> dpkg median %.1f ms\n",
+              median(fetchMs), options.artifactMiB / (std::max(median(fetchMs), 1.0) / 1000.0), fetchMs.front(),
+              fetchMs.back(), median(totalMs));
+  const std::string log = p->stderrText();
+  require(log.find("\"level\":\"error\"") == std::string::npos, "the agent logged an error", log);
+  p->stop(SIGTERM);
   return 0;
 }
 
@@ -300,8 +422,10 @@ int main(int argc, char** argv) {
     std::string k = argv[i];
     if (k == "--seconds") options.idleSeconds = std::atof(argv[i + 1]);
     else if (k == "--rounds") options.rounds = std::atoi(argv[i + 1]);
+    else if (k == "--mib") options.artifactMiB = std::atoi(argv[i + 1]);
+    else if (k == "--artifact-rounds") options.artifactRounds = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: bench_agent [floor|rss|latency|all] [--seconds S] [--rounds N]\n");
+      std::fprintf(stderr, "usage: bench_agent [floor|rss|latency|artifact|all] [--seconds S] [--rounds N] [--mib M] [--artifact-rounds N]\n");
       return 2;
     }
   }
@@ -309,8 +433,9 @@ int main(int argc, char** argv) {
     if (mode == "floor" || mode == "all") runFloor(options);
     if (mode == "rss" || mode == "all") runRss(options);
     if (mode == "latency" || mode == "all") runLatency(options);
-    if (mode != "floor" && mode != "rss" && mode != "latency" && mode != "all") {
-      std::fprintf(stderr, "usage: bench_agent [floor|rss|latency|all] [--seconds S] [--rounds N]\n");
+    if (mode == "artifact" || mode == "all") runArtifact(options);
+    if (mode != "floor" && mode != "rss" && mode != "latency" && mode != "artifact" && mode != "all") {
+      std::fprintf(stderr, "usage: bench_agent [floor|rss|latency|artifact|all] [--seconds S] [--rounds N] [--mib M] [--artifact-rounds N]\n");
       return 2;
     }
   } catch (const std::exception& e) {
