@@ -172,6 +172,21 @@ void sampleIdle(ServerProcess& p, const std::string& label, const AgentOptions& 
   for (std::size_t i = 0; i < top.size() && i < 10; ++i)
     std::printf(" %s %.2f%s", top[i].second.c_str(), top[i].first / 1024.0, i + 1 < 10 ? "," : "");
   std::printf(" (MiB)\n");
+  // Child processes belong to the figure too: the agent keeps a forked policy worker
+  // (docs/decisions.md). Its VmRSS counts the pages it shares with the parent after the
+  // fork; Pss splits those, so the sum of Pss is what the two cost together.
+  std::ifstream children("/proc/" + std::to_string(p.pid()) + "/task/" + std::to_string(p.pid()) + "/children");
+  double pss = rollup["Pss"], priv = rollup["Private_Clean"] + rollup["Private_Dirty"];
+  for (long child; children >> child;) {
+    auto cs = procKb("/proc/" + std::to_string(child) + "/status");
+    auto cr = procKb("/proc/" + std::to_string(child) + "/smaps_rollup");
+    std::printf("    + child %ld: VmRSS %.2f MiB  RssAnon %.2f  RssFile %.2f  Pss %.2f  Private %.2f MiB\n", child,
+                cs["VmRSS"] / 1024.0, cs["RssAnon"] / 1024.0, cs["RssFile"] / 1024.0, cr["Pss"] / 1024.0,
+                (cr["Private_Clean"] + cr["Private_Dirty"]) / 1024.0);
+    pss += cr["Pss"];
+    priv += cr["Private_Clean"] + cr["Private_Dirty"];
+    std::printf("    together: Pss %.2f MiB, private %.2f MiB\n", pss / 1024.0, priv / 1024.0);
+  }
 }
 
 void idleRss(const EnrolledAgent& agent, const std::string& label, const AgentOptions& options,
