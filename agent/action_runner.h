@@ -6,6 +6,7 @@
 #include <Poco/JSON/Object.h>
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 
@@ -28,16 +29,34 @@ class ActionRunner {
   virtual Status validate(const std::string& action, const Poco::JSON::Object& params) const = 0;
   // False for an unknown action (never resumed).
   virtual bool idempotent(const std::string& action) const = 0;
+  // What an accepted token's action needs before it may start (an app.install's
+  // artifact), obtained before the token is journaled. `later` with a `detail`: a
+  // transient failure (the coordinator unreachable or failing) while the token's window
+  // (`windowEnd`, kt.exp) is open: the token waits and this is asked again. A failure
+  // refuses the token with its reason; nothing ran. The default needs nothing.
+  struct Readiness {
+    bool later = false;
+    std::string detail;
+  };
+  virtual Result<Readiness> prepare(const std::string& action, const Poco::JSON::Object& params,
+                                    const std::string& requestId, std::int64_t windowEnd) {
+    (void)action, (void)params, (void)requestId, (void)windowEnd;
+    return Readiness{};
+  }
+  // Drops what prepare() obtained for a request that will not be executed now.
+  virtual void abandon(const std::string& requestId) { (void)requestId; }
   // Runs it. `windowEnd` is the token's kt.exp: anything the action waits for (an
-  // artifact download) gives up by then.
+  // artifact download not prepared before) gives up by then.
   virtual plugin::Outcome execute(const std::string& action, const Poco::JSON::Object& params,
                                   const std::string& requestId, std::int64_t windowEnd) = 0;
 };
 
 // The real runner: a loaded PluginHost and the Platform plugins act through. Borrows all.
-// With a fetcher, an app.install of source "artifact" first downloads and verifies the
-// artifact (refused as the fetcher's reason, nothing run, when that fails), hands the
-// verified path to the plugin (which checks it again) and removes it afterwards.
+// With a fetcher, prepare() of an app.install of source "artifact" downloads and
+// verifies the artifact (later while the coordinator cannot serve it and the window is
+// open; refused with the fetcher's reason otherwise); execute() hands the verified path
+// to the plugin (which checks it again) and removes it afterwards. An execution that
+// was not prepared (an interrupted install resumed after a crash) downloads it then.
 class PluginActionRunner : public ActionRunner {
  public:
   PluginActionRunner(plugin::PluginHost& host, plugin::Platform& platform, ArtifactFetcher* fetcher = nullptr)
@@ -45,6 +64,9 @@ class PluginActionRunner : public ActionRunner {
   std::set<std::string> actions() const override;
   Status validate(const std::string& action, const Poco::JSON::Object& params) const override;
   bool idempotent(const std::string& action) const override;
+  Result<Readiness> prepare(const std::string& action, const Poco::JSON::Object& params,
+                            const std::string& requestId, std::int64_t windowEnd) override;
+  void abandon(const std::string& requestId) override;
   plugin::Outcome execute(const std::string& action, const Poco::JSON::Object& params,
                           const std::string& requestId, std::int64_t windowEnd) override;
 
@@ -52,6 +74,7 @@ class PluginActionRunner : public ActionRunner {
   plugin::PluginHost& host_;
   plugin::Platform& platform_;
   ArtifactFetcher* fetcher_;
+  std::map<std::string, std::string> prepared_;  // request id -> verified artifact path
 };
 
 }  // namespace keyturn::agent

@@ -53,8 +53,10 @@ Result<AgentConfig> readAgentConfig(const std::string& path) {
   try {
     c.pollWaitSeconds = file->getInt("agent.poll.wait_s", 25);
     c.backoffMaxSeconds = file->getInt("agent.backoff.max_s", 300);
+    c.artifactRetrySeconds = file->getInt("agent.artifacts.retry_s", 120);
   } catch (const Poco::Exception&) {
-    return Result<AgentConfig>(bad("agent.poll.wait_s / agent.backoff.max_s", "must be whole numbers"));
+    return Result<AgentConfig>(
+        bad("agent.poll.wait_s / agent.backoff.max_s / agent.artifacts.retry_s", "must be whole numbers"));
   }
   if (c.server.empty()) return Result<AgentConfig>(bad("agent.server", "is missing (run keyturn-agent enroll first)"));
   Poco::URI uri;
@@ -72,6 +74,8 @@ Result<AgentConfig> readAgentConfig(const std::string& path) {
   if (c.pollWaitSeconds < 0 || c.pollWaitSeconds > 30) return Result<AgentConfig>(bad("agent.poll.wait_s", "must be 0..30"));
   if (c.backoffMaxSeconds < 1 || c.backoffMaxSeconds > 3600)
     return Result<AgentConfig>(bad("agent.backoff.max_s", "must be 1..3600"));
+  if (c.artifactRetrySeconds < 1 || c.artifactRetrySeconds > 3600)
+    return Result<AgentConfig>(bad("agent.artifacts.retry_s", "must be 1..3600"));
   if (c.logFormat != "text" && c.logFormat != "json") return Result<AgentConfig>(bad("agent.log.format", "must be text or json"));
   return c;
 }
@@ -95,6 +99,7 @@ std::string agentConfigText(const AgentConfig& c) {
   }
   out << "\nagent.poll.wait_s = " << c.pollWaitSeconds << "\n"
       << "agent.backoff.max_s = " << c.backoffMaxSeconds << "\n"
+      << "agent.artifacts.retry_s = " << c.artifactRetrySeconds << "\n"
       << "agent.log.format = " << c.logFormat << "\n";
   return out.str();
 }

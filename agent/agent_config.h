@@ -27,6 +27,7 @@ struct AgentConfig {
   std::map<std::string, std::string> tags;
   int pollWaitSeconds = 25;     // the coordinator's long-poll hold (0..30)
   int backoffMaxSeconds = 300;  // the longest pause after repeated errors
+  int artifactRetrySeconds = 120;  // how long one artifact download retries before the token waits
   std::string logFormat = "text";
 
   std::string keyFile() const { return stateDir + "/device.key"; }

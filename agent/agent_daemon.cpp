@@ -1,6 +1,7 @@
 #include "agent_daemon.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -137,7 +138,7 @@ Status AgentDaemon::start() {
         pause(ms);
         return !stop_.load();
       },
-      [] { return now(); }, log_);
+      [] { return now(); }, log_, config_.artifactRetrySeconds);
   if (Status s = fetcher_->prepare(); !s)
     log_.error("the artifact folder is not usable; app.install from an artifact will fail",
                {LogField::str("detail", s.detail())});
@@ -157,7 +158,17 @@ Status AgentDaemon::start() {
                               LogField::num("plugins_actions", static_cast<std::int64_t>(host_->actions().size()))});
   if (Status s = processor_->recover(); !s)
     log_.error("cannot finish interrupted executions yet; will retry", {LogField::str("detail", s.detail())});
+  releaseFreedMemory();
   return Status::ok();
+}
+
+void AgentDaemon::releaseFreedMemory() {
+  // Startup (bundle verification, plugin loading), the TLS handshake and token
+  // processing free most of what they allocate, but glibc keeps freed pages in the heap.
+  // Give them back to the kernel so an idle agent holds only what it still uses
+  // (docs/performance.md "Agent"). Only after work, never on an idle poll.
+  ::malloc_trim(0);
+  worked_ = false;
 }
 
 void AgentDaemon::run() {
@@ -166,6 +177,7 @@ void AgentDaemon::run() {
     decideTokens();
     if (cycle()) {
       failures = 0;
+      if (worked_) releaseFreedMemory();
       continue;
     }
     if (stop_.load()) break;
@@ -266,6 +278,7 @@ bool AgentDaemon::cycle() {
   if (stored > 0) {
     decideTokens();
     reportResults();
+    worked_ = true;
   } else {
     idlePause();
   }
@@ -322,6 +335,7 @@ bool AgentDaemon::syncBundles() {
       bundle_.emplace(std::move(loaded).value());
       needFacts_ = true;  // the coordinator shows which bundle each device holds
     }
+    worked_ = true;
   }
   return true;
 }
@@ -414,6 +428,7 @@ bool AgentDaemon::sendFacts() {
     log_.warn("coordinator refused the facts report", {LogField::str("error", errorOf(reply.value()))});
   else
     log_.info("connected", {LogField::str("server", config_.server)});
+  worked_ = true;  // the first exchange: the TLS handshake is behind us
   noteContact();
   return true;
 }

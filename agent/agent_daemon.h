@@ -61,6 +61,7 @@ class AgentDaemon {
   void rememberRefusal(const std::string& bytes, const std::string& sha256Hex, const Error& why);
   void forgetRefusal();
   void pause(std::int64_t milliseconds);
+  void releaseFreedMemory();  // malloc_trim after work (startup, connection, tokens)
   std::int64_t backoffMillis(int failures);
 
   AgentConfig config_;
@@ -81,6 +82,7 @@ class AgentDaemon {
   std::string etag_;
   bool needBundles_ = true;
   bool needFacts_ = true;
+  bool worked_ = false;  // something since the last releaseFreedMemory() allocated and freed
   std::int64_t lastContactWritten_ = 0;
   std::atomic<bool> stop_{false};
   int wake_[2] = {-1, -1};

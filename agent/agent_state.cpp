@@ -57,6 +57,11 @@ constexpr const char* kExecutionColumns =
 
 }  // namespace
 
+bool useSmallSqlitePageCache() {
+  // pMem NULL and N = 0: pages come from sqlite3_malloc one by one, as they are read.
+  return sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0) == SQLITE_OK;
+}
+
 Result<std::unique_ptr<AgentState>> AgentState::open(const std::string& path) {
   using R = Result<std::unique_ptr<AgentState>>;
   sqlite3* db = nullptr;

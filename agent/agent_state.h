@@ -54,6 +54,12 @@ struct StateCounts {
   std::int64_t executed = 0;     // executions done
 };
 
+// Process-wide SQLite settings of the daemon, to be called before any database is
+// opened: no bulk page-cache allocation per connection (SQLite's default reserves about
+// 20 pages per connection up front; the agent's databases are a few pages, read on
+// demand). False when SQLite was already in use, which changes nothing else.
+bool useSmallSqlitePageCache();
+
 class AgentState {
  public:
   // Opens (creating) `path`. Reason "io" when it cannot be opened or migrated.

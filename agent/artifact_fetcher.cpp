@@ -38,8 +38,14 @@ std::string coordinatorError(const Reply& r) {
 
 }  // namespace
 
-ArtifactFetcher::ArtifactFetcher(std::string dir, Download download, Sleep sleep, Clock clock, AgentLog& log)
-    : dir_(std::move(dir)), download_(std::move(download)), sleep_(std::move(sleep)), clock_(std::move(clock)), log_(log) {}
+ArtifactFetcher::ArtifactFetcher(std::string dir, Download download, Sleep sleep, Clock clock, AgentLog& log,
+                                 std::int64_t retrySeconds)
+    : dir_(std::move(dir)),
+      download_(std::move(download)),
+      sleep_(std::move(sleep)),
+      clock_(std::move(clock)),
+      log_(log),
+      retrySeconds_(std::max<std::int64_t>(1, retrySeconds)) {}
 
 Status ArtifactFetcher::prepare() const {
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) return ioError("cannot create", dir_);
@@ -128,8 +134,13 @@ ArtifactFetcher::Attempt ArtifactFetcher::attempt(const std::string& sha256, std
 Result<std::string> ArtifactFetcher::fetch(const std::string& sha256, std::uint64_t size, std::int64_t windowEnd) {
   using R = Result<std::string>;
   if (Status s = prepare(); !s) return s.error();
-  const std::int64_t giveUp = std::min(windowEnd, clock_() + kMaxRetrySeconds);
+  if (clock_() >= windowEnd)
+    return R::fail("artifact_unavailable", "the token's window closed before the artifact could be downloaded");
+  const std::int64_t retryEnd = clock_() + retrySeconds_;
+  const std::int64_t giveUp = std::min(windowEnd, retryEnd);
   std::int64_t backoffMs = 1000;
+  log_.info("downloading artifact",
+            {LogField::str("sha256", sha256), LogField::num("size", static_cast<std::int64_t>(size))});
   for (int tries = 1;; ++tries) {
     std::string path;
     Error error;
@@ -140,8 +151,11 @@ Result<std::string> ArtifactFetcher::fetch(const std::string& sha256, std::uint6
       return path;
     }
     if (a == Attempt::kFinal) return R::fail(error.reason, error.detail);
-    if (clock_() * 1000 + backoffMs >= giveUp * 1000)
-      return R::fail(error.reason, error.detail + " (gave up after " + std::to_string(tries) + " tries)");
+    if (clock_() * 1000 + backoffMs >= giveUp * 1000) {
+      const std::string tried = " (" + std::to_string(tries) + (tries == 1 ? " try" : " tries");
+      if (giveUp < windowEnd) return R::fail(kRetryLater, error.detail + tried + "; trying again later)");
+      return R::fail(error.reason, error.detail + tried + "; gave up: the token's window closes)");
+    }
     log_.warn("artifact download failed; retrying",
               {LogField::str("sha256", sha256), LogField::str("detail", error.detail), LogField::num("in_ms", backoffMs)});
     if (!sleep_(backoffMs)) return R::fail("artifact_unavailable", "the agent is stopping: " + error.detail);

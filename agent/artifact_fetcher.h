@@ -6,7 +6,10 @@
 // create, replace or write it between the check here and the plugin's own re-check. The
 // download stops at params.size + 1 bytes; size and SHA-256 are checked against the
 // signed params. Transient failures (network, 5xx) are retried with backoff within the
-// token's window and at most kMaxRetrySeconds; a refusal by the coordinator is final.
+// token's window and at most the retry window (agent.artifacts.retry_s, default 120 s);
+// past it, with the token's window still open, the caller is told to try again later
+// (kRetryLater: the token waits, docs/agent.md "Artifacts"). A refusal by the
+// coordinator is final, and so is the token's window closing.
 #pragma once
 
 #include <cstdint>
@@ -26,9 +29,14 @@ class ArtifactFetcher {
   // Waits `ms`; false when the agent is stopping (the fetch then gives up).
   using Sleep = std::function<bool(std::int64_t ms)>;
   using Clock = std::function<std::int64_t()>;
-  static constexpr std::int64_t kMaxRetrySeconds = 120;
+  static constexpr std::int64_t kDefaultRetrySeconds = 120;
+  // The reason fetch() gives when transient failures outlasted the retry window while
+  // the token's window is still open: not a verdict on the token, try again later.
+  static constexpr const char* kRetryLater = "retry_later";
 
-  ArtifactFetcher(std::string dir, Download download, Sleep sleep, Clock clock, AgentLog& log);
+  // `retrySeconds` (>= 1): how long one fetch() retries transient failures.
+  ArtifactFetcher(std::string dir, Download download, Sleep sleep, Clock clock, AgentLog& log,
+                  std::int64_t retrySeconds = kDefaultRetrySeconds);
 
   // Creates the folder 0700 (or tightens it) and removes files a crash left in it.
   // "io" when it cannot, or when it is a link or not owned by this user.
@@ -37,7 +45,9 @@ class ArtifactFetcher {
   // The path of a verified copy of artifact `sha256` (64 lowercase hex) of exactly
   // `size` bytes. Reasons: "artifact_mismatch" (larger, shorter or another hash than the
   // signed params say; nothing kept), "artifact_unavailable" (the coordinator refuses or
-  // has no such artifact, or transient failures outlasted the retry window), "io".
+  // has no such artifact, or the token's window closed: `windowEnd` is passed, or
+  // transient failures lasted until it), kRetryLater (transient failures outlasted the
+  // retry window before `windowEnd`), "io".
   Result<std::string> fetch(const std::string& sha256, std::uint64_t size, std::int64_t windowEnd);
 
   // Removes a file fetch() returned.
@@ -54,6 +64,7 @@ class ArtifactFetcher {
   Sleep sleep_;
   Clock clock_;
   AgentLog& log_;
+  std::int64_t retrySeconds_;
 };
 
 }  // namespace keyturn::agent

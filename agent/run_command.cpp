@@ -10,6 +10,7 @@
 #include "agent_config.h"
 #include "agent_daemon.h"
 #include "agent_log.h"
+#include "agent_state.h"
 #include "command_args.h"
 #include "commands.h"
 
@@ -41,6 +42,7 @@ int runCommand(int argc, char** argv) {
   std::string format = args->get("log-format").value_or(config->logFormat);
   if (format != "text" && format != "json") return usageError(Error{"usage", "--log-format must be text or json"});
   AgentLog log(std::cerr, format == "json");
+  useSmallSqlitePageCache();  // before the daemon opens its databases (idle memory)
   AgentDaemon daemon(config.value(), log);
   gDaemon.store(&daemon);
   struct sigaction sa {};

@@ -210,6 +210,16 @@ Result<TokenProcessor::Verdict> TokenProcessor::process(const InboxToken& t, con
                                            LogField::str("detail", accepted.detail())});
       return Verdict::kDeferred;
     }
+    // A token that waited for its artifact until its window closed: say what it waited for.
+    if (auto waited = waiting_.find(t.key); waited != waiting_.end() && reason == "expired") {
+      const std::string detail =
+          "the token's window closed while the artifact could not be downloaded: " + waited->second;
+      waiting_.erase(waited);
+      log_.warn("token refused", {LogField::str("request", id), LogField::str("reason", "artifact_unavailable"),
+                                  LogField::str("detail", detail)});
+      if (Status s = storeResult(refusalOf(id, "artifact_unavailable", detail, now), t.key); !s) return s.error();
+      return Verdict::kRefused;
+    }
     log_.warn("token refused", {LogField::str("request", id), LogField::str("reason", reason),
                                 LogField::str("detail", accepted.detail())});
     if (id.empty()) {
@@ -229,6 +239,27 @@ Result<TokenProcessor::Verdict> TokenProcessor::process(const InboxToken& t, con
     return Verdict::kRefused;
   }
 
+  // What the action needs (an artifact) is fetched before anything is journaled: while
+  // the coordinator cannot serve it the token waits in the inbox, as long as its window
+  // is open; a definite failure refuses it.
+  auto ready = runner_.prepare(action, *token.payload.params, id, windowEnd(token));
+  if (!ready) {
+    waiting_.erase(t.key);
+    log_.warn("token refused", {LogField::str("request", id), LogField::str("reason", ready.reason()),
+                                LogField::str("detail", ready.detail())});
+    if (Status s = storeResult(refusalOf(id, ready.reason(), ready.detail(), now), t.key); !s) return s.error();
+    return Verdict::kRefused;
+  }
+  if (ready->later) {
+    const bool first = waiting_.count(t.key) == 0;
+    waiting_[t.key] = ready->detail;
+    if (first)
+      log_.warn("token kept for later: its artifact cannot be downloaded yet",
+                {LogField::str("request", id), LogField::str("detail", ready->detail)});
+    return Verdict::kDeferred;
+  }
+  waiting_.erase(t.key);
+
   Execution e;
   e.requestId = id;
   e.action = action;
@@ -240,6 +271,7 @@ Result<TokenProcessor::Verdict> TokenProcessor::process(const InboxToken& t, con
   e.startedAt = now;
   // Durable before the action begins (spec §7). If this fails nothing has run.
   if (Status s = state_.recordStarted(e, t.key); !s) {
+    runner_.abandon(id);
     if (s.reason() == "known") {
       (void)state_.removeFromInbox(t.key);
       return Verdict::kKnown;

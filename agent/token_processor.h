@@ -9,11 +9,16 @@
 //   - an id consumed on this device outside the daemon (`verify --consume`) is refused
 //     by the gate as `replayed` and dropped with a log line, for the same reason;
 //   - after a crash, recover() resumes an idempotent action (at most 3 starts in all,
-//     only before the issuer's kt.exp) and reports a non-idempotent one `interrupted`.
+//     only before the issuer's kt.exp) and reports a non-idempotent one `interrupted`;
+//   - what an action needs from the coordinator (an app.install's artifact) is fetched
+//     before the token is journaled: while the coordinator cannot serve it, the token
+//     waits in the inbox (kDeferred) until its window closes, then it is reported
+//     failed with artifact_unavailable.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -61,6 +66,7 @@ class TokenProcessor {
   AgentLog& log_;
   Clock clock_;
   std::set<std::string> deferredLogged_;
+  std::map<std::string, std::string> waiting_;  // inbox key -> why its action cannot start yet
   std::vector<OutboxResult> unrecorded_;  // finished, but the disk refused the result
 };
 

@@ -5,9 +5,15 @@
 //            for --seconds (default 60: two and a half held polls of 25 s), read from
 //            /proc/PID/status and /proc/PID/smaps; once as shipped, once with
 //            MALLOC_ARENA_MAX=1, once with only the device plugin in its plugin folder
+//   floor    the same sampling of a bare C program (libc only) and of bench_agent_floor
+//            (agent_floor.cpp: the shared Poco/OpenSSL libraries holding one kept-alive
+//            mutual-TLS poll with the enrolled agent's certificate), then of the agent
 //   latency  the complete call (POST /requests/ID/complete) to the plugin's command
 //            starting on the online agent (a fake loginctl that writes its start time),
 //            --rounds runs (default 20), each after the agent is back in a held poll
+//   artifact an app.install of a --mib MiB artifact (default 64), --artifact-rounds runs
+//            (default 5): the agent's download + verification time (MiB/s) from its log,
+//            and the complete call to the plugin's (fake) dpkg starting
 // Figures go to docs/performance.md ("Agent (issue 4)"); nothing here asserts a time.
 #include <unistd.h>
 
@@ -20,7 +26,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <ctime>
 #include <map>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -42,6 +50,8 @@ using keyturn::test::ServerProcess;
 struct AgentOptions {
   double idleSeconds = 60;
   int rounds = 20;
+  int artifactMiB = 64;
+  int artifactRounds = 5;
 };
 
 std::int64_t wallMicros() {
@@ -88,6 +98,8 @@ class EnrolledAgent {
   }
 
   std::string config() const { return base_ + "/agent.conf"; }
+  std::string stateDir() const { return base_ + "/state"; }
+  const std::string& base() const { return base_; }
   std::string locks() const { return base_ + "/locks"; }
   const std::string& device() const { return device_; }
 
@@ -134,10 +146,11 @@ std::vector<std::pair<long, std::string>> rssByMapping(pid_t pid) {
   return out;
 }
 
-void idleRss(BenchServer& server, const EnrolledAgent& agent, const std::string& label,
-             const AgentOptions& options, const std::map<std::string, std::string>& env) {
-  auto p = agent.run(env);
-  const std::string status = "/proc/" + std::to_string(p->pid()) + "/status";
+// Samples the idle process `p` (already connected) for --seconds: VmRSS every second
+// from /proc/PID/status, then VmRSS, VmHWM, RssAnon, RssFile, Pss and private memory
+// (/proc/PID/smaps_rollup) and the largest mappings (/proc/PID/smaps, per file).
+void sampleIdle(ServerProcess& p, const std::string& label, const AgentOptions& options) {
+  const std::string status = "/proc/" + std::to_string(p.pid()) + "/status";
   const auto start = Clock::now();
   long minRss = 1L << 40, maxRss = 0;
   while (secondsSince(start) < options.idleSeconds) {
@@ -147,22 +160,43 @@ void idleRss(BenchServer& server, const EnrolledAgent& agent, const std::string&
     maxRss = std::max(maxRss, rss);
   }
   auto s = procKb(status);
-  auto rollup = procKb("/proc/" + std::to_string(p->pid()) + "/smaps_rollup");
+  require(s.count("VmRSS") == 1, label + " exited while idle", p.stderrText());
+  auto rollup = procKb("/proc/" + std::to_string(p.pid()) + "/smaps_rollup");
   std::printf("%-34s VmRSS %5.2f MiB (%.2f-%.2f while idle; HWM %.2f)  RssAnon %.2f  RssFile %.2f  "
               "Pss %.2f  Private %.2f MiB  threads %ld\n",
               label.c_str(), s["VmRSS"] / 1024.0, minRss / 1024.0, maxRss / 1024.0, s["VmHWM"] / 1024.0,
               s["RssAnon"] / 1024.0, s["RssFile"] / 1024.0, rollup["Pss"] / 1024.0,
               (rollup["Private_Clean"] + rollup["Private_Dirty"]) / 1024.0, s["Threads"]);
-  auto top = rssByMapping(p->pid());
+  auto top = rssByMapping(p.pid());
   std::printf("    largest:");
-  for (std::size_t i = 0; i < top.size() && i < 8; ++i)
-    std::printf(" %s %.2f%s", top[i].second.c_str(), top[i].first / 1024.0, i + 1 < 8 ? "," : "");
+  for (std::size_t i = 0; i < top.size() && i < 10; ++i)
+    std::printf(" %s %.2f%s", top[i].second.c_str(), top[i].first / 1024.0, i + 1 < 10 ? "," : "");
   std::printf(" (MiB)\n");
+  // Child processes belong to the figure too: the agent keeps a forked policy worker
+  // (docs/decisions.md). Its VmRSS counts the pages it shares with the parent after the
+  // fork; Pss splits those, so the sum of Pss is what the two cost together.
+  std::ifstream children("/proc/" + std::to_string(p.pid()) + "/task/" + std::to_string(p.pid()) + "/children");
+  double pss = rollup["Pss"], priv = rollup["Private_Clean"] + rollup["Private_Dirty"];
+  for (long child; children >> child;) {
+    auto cs = procKb("/proc/" + std::to_string(child) + "/status");
+    auto cr = procKb("/proc/" + std::to_string(child) + "/smaps_rollup");
+    std::printf("    + child %ld: VmRSS %.2f MiB  RssAnon %.2f  RssFile %.2f  Pss %.2f  Private %.2f MiB\n", child,
+                cs["VmRSS"] / 1024.0, cs["RssAnon"] / 1024.0, cs["RssFile"] / 1024.0, cr["Pss"] / 1024.0,
+                (cr["Private_Clean"] + cr["Private_Dirty"]) / 1024.0);
+    pss += cr["Pss"];
+    priv += cr["Private_Clean"] + cr["Private_Dirty"];
+    std::printf("    together: Pss %.2f MiB, private %.2f MiB\n", pss / 1024.0, priv / 1024.0);
+  }
+}
+
+void idleRss(const EnrolledAgent& agent, const std::string& label, const AgentOptions& options,
+             const std::map<std::string, std::string>& env) {
+  auto p = agent.run(env);
+  sampleIdle(*p, label, options);
   // The agent stayed connected: its log has no error.
   std::string log = p->stderrText();
   require(log.find("\"level\":\"error\"") == std::string::npos, "agent logged an error while idle", log);
   p->stop(SIGTERM);
-  (void)server;
 }
 
 int runRss(const AgentOptions& options) {
@@ -171,8 +205,8 @@ int runRss(const AgentOptions& options) {
               options.idleSeconds);
   BenchServer server;
   EnrolledAgent shipped(server, "bench-rss", KEYTURN_PLUGIN_DIR);
-  idleRss(server, shipped, "as shipped (3 plugins)", options, {});
-  idleRss(server, shipped, "MALLOC_ARENA_MAX=1", options, {{"MALLOC_ARENA_MAX", "1"}});
+  idleRss(shipped, "as shipped (3 plugins)", options, {});
+  idleRss(shipped, "MALLOC_ARENA_MAX=1", options, {{"MALLOC_ARENA_MAX", "1"}});
   // The same agent with a plugin folder holding only the device plugin (lock, restart,
   // retire, wipe): what loading the script and app plugins costs.
   const std::string only = server.tmp / "plugins-device-only";
@@ -181,7 +215,151 @@ int runRss(const AgentOptions& options) {
     if (e.path().filename().string().find("device") != std::string::npos)
       fs::copy_file(e.path(), only + "/" + e.path().filename().string());
   EnrolledAgent deviceOnly(server, "bench-rss-device", only);
-  idleRss(server, deviceOnly, "device plugin only", options, {});
+  idleRss(deviceOnly, "device plugin only", options, {});
+  return 0;
+}
+
+// Milliseconds since the epoch of a JSON log line's "ts" ("2026-11-29T12:59:09.445Z").
+std::int64_t logMillis(const std::string& line) {
+  auto at = line.find("\"ts\":\"");
+  require(at != std::string::npos, "a log line without ts", line);
+  std::tm tm{};
+  int ms = 0;
+  require(std::sscanf(line.c_str() + at + 6, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                      &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) == 7,
+          "a log line's ts does not parse", line);
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<std::int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+// The lines of `log` containing `needle`, in order.
+std::vector<std::string> linesWith(const std::string& log, const std::string& needle) {
+  std::vector<std::string> out;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);)
+    if (line.find(needle) != std::string::npos) out.push_back(line);
+  return out;
+}
+
+// app.install of an uploaded artifact (--mib MiB of random bytes) on an online agent,
+// --artifact-rounds times: the agent's download and verification (its log lines
+// "downloading artifact" -> "artifact downloaded and verified": GET over the kept-alive
+// mutual-TLS connection, SHA-256 and size checks while streaming, fsync), and the
+// complete call -> the plugin's dpkg starting (a fake dpkg on plugins.command_path that
+// writes its start time; it includes the plugin's own re-check of size and SHA-256).
+int runArtifact(const AgentOptions& options) {
+  const std::uint64_t size = static_cast<std::uint64_t>(options.artifactMiB) << 20;
+  std::printf("== artifact: app.install of a %d MiB artifact on an online agent, %d runs\n", options.artifactMiB,
+              options.artifactRounds);
+  BenchServer server;
+  EnrolledAgent agent(server, "bench-artifact", KEYTURN_PLUGIN_DIR);
+  const std::string dpkg = agent.base() + "/bin/dpkg", starts = agent.base() + "/dpkg-starts";
+  std::ofstream(dpkg) << "#!/bin/sh\necho $(($(/bin/date +%s%N) / 1000)) >> " << starts << "\n";
+  fs::permissions(dpkg, fs::perms::owner_all);
+  std::ofstream(agent.config(), std::ios::app) << "plugins.command_path = " << agent.base() << "/bin\n";
+  std::string bytes(size, '\0');
+  std::mt19937_64 rng(42);
+  for (std::size_t i = 0; i + 8 <= bytes.size(); i += 8) {
+    std::uint64_t v = rng();
+    std::memcpy(&bytes[i], &v, 8);
+  }
+  const std::map<std::string, std::string> alice{{"Authorization", server.bearer("alice")}};
+  auto c = server.client();
+  auto upHeaders = alice;
+  upHeaders["Content-Type"] = "application/octet-stream";
+  Reply up = c->send("POST", "/api/v1/artifacts?name=bench.deb", bytes, upHeaders);
+  require(up.status == 201, "artifact upload", up.body);
+  const std::string sha = toHex(sha256(bytes));
+  bytes.clear();
+  bytes.shrink_to_fit();
+  auto p = agent.run();
+  const auto& key = server.tenant.key("alice");
+  std::vector<double> fetchMs, totalMs;
+  for (int round = 1; round <= options.artifactRounds; ++round) {
+    auto now = static_cast<std::uint64_t>(std::time(nullptr));
+    keyturn::test::TokenSpec spec;
+    spec.id = "r-art-" + std::to_string(round);
+    spec.action = "app.install";
+    spec.paramsJson = "{\"name\":\"bench\",\"source\":\"artifact\",\"sha256\":" + json::quote(sha) +
+                      ",\"size\":" + std::to_string(size) + "}";
+    spec.targets = {agent.device()};
+    spec.approvers.clear();
+    spec.completed = false;
+    spec.issued = false;
+    spec.created = now - 10;
+    spec.expires = spec.created + 86400;
+    std::string jws = keyturn::test::makeToken(server.tenant, spec);
+    auto done = server::test::signOver(key, completerHeader(key.publicKey().kid(), now),
+                                       parseJws(jws, 4).value().payloadB64);
+    Reply s = c->send("POST", "/api/v1/requests",
+                      "{\"token\":" + jws + ",\"targets\":[" + json::quote(agent.device()) + "]}", alice);
+    require(s.status == 201, "submit", s.body);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    const auto before = static_cast<std::size_t>(fs::exists(starts) ? fs::file_size(starts) : 0);
+    const std::int64_t t0 = wallMicros();
+    Reply d = c->send("POST", "/api/v1/requests/" + spec.id + "/complete",
+                      "{\"protected\":" + json::quote(done.protectedB64) +
+                          ",\"signature\":" + json::quote(done.signatureB64) + "}",
+                      alice);
+    require(d.status == 200, "complete", d.body);
+    std::string line;
+    const auto deadline = Clock::now() + std::chrono::seconds(120);
+    while (line.empty() && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::ifstream in(starts);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (text.size() > before && text.back() == '\n') line = text.substr(before, text.size() - before - 1);
+    }
+    require(!line.empty(), "dpkg did not start within 120 s", p->stderrText());
+    totalMs.push_back((std::atoll(line.c_str()) - t0) / 1000.0);
+    const std::string log = p->stderrText();
+    auto began = linesWith(log, "\"msg\":\"downloading artifact\"");
+    auto verified = linesWith(log, "\"msg\":\"artifact downloaded and verified\"");
+    require(began.size() == static_cast<std::size_t>(round) && verified.size() == static_cast<std::size_t>(round),
+            "one download per round", log);
+    fetchMs.push_back(static_cast<double>(logMillis(verified.back()) - logMillis(began.back())));
+    std::printf("run %d  download+verify %7.1f ms (%6.1f MiB/s)  complete -> dpkg starts %7.1f ms\n", round,
+                fetchMs.back(), options.artifactMiB / (std::max(fetchMs.back(), 1.0) / 1000.0), totalMs.back());
+  }
+  std::sort(fetchMs.begin(), fetchMs.end());
+  std::sort(totalMs.begin(), totalMs.end());
+  std::printf("median download+verify %.1f ms = %.1f MiB/s (min %.1f, max %.1f ms); complete -> dpkg median %.1f ms\n",
+              median(fetchMs), options.artifactMiB / (std::max(median(fetchMs), 1.0) / 1000.0), fetchMs.front(),
+              fetchMs.back(), median(totalMs));
+  const std::string log = p->stderrText();
+  require(log.find("\"level\":\"error\"") == std::string::npos, "the agent logged an error", log);
+  p->stop(SIGTERM);
+  return 0;
+}
+
+// The floor under the agent's figure, sampled the same way in the same invocation: a
+// bare C program (libc and ld.so only), then bench_agent_floor (the same shared Poco and
+// OpenSSL libraries holding one kept-alive mutual-TLS poll with this agent's certificate
+// and key, no keyturn code), then the agent itself.
+int runFloor(const AgentOptions& options) {
+  std::printf("== floor: what the process, the libraries and one mutual-TLS poll cost before any agent "
+              "code, after %.0f s idle\n",
+              options.idleSeconds);
+  BenchServer server;
+  EnrolledAgent agent(server, "bench-floor", KEYTURN_PLUGIN_DIR);
+  {
+    ServerProcess bare(KEYTURN_FLOOR_BARE_BINARY, {});
+    require(!bare.waitForLine("connected", std::chrono::seconds(10)).empty(), "bench_floor_bare", bare.stderrText());
+    sampleIdle(bare, "bare C program (libc, pause())", options);
+    bare.stop(SIGTERM);
+  }
+  {
+    ServerProcess floor(KEYTURN_AGENT_FLOOR_BINARY,
+                        {"https://localhost:" + std::to_string(server.port), agent.stateDir() + "/ca.pem",
+                         agent.stateDir() + "/device.pem", agent.stateDir() + "/device.key"});
+    require(!floor.waitForLine("connected", std::chrono::seconds(60)).empty(), "bench_agent_floor",
+            floor.stderrText());
+    sampleIdle(floor, "Poco+OpenSSL mutual-TLS poll", options);
+    require(floor.stderrText() == "connected\n", "bench_agent_floor lost its poll", floor.stderrText());
+    floor.stop(SIGTERM);
+  }
+  idleRss(agent, "keyturn-agent (3 plugins)", options, {});
   return 0;
 }
 
@@ -259,16 +437,20 @@ int main(int argc, char** argv) {
     std::string k = argv[i];
     if (k == "--seconds") options.idleSeconds = std::atof(argv[i + 1]);
     else if (k == "--rounds") options.rounds = std::atoi(argv[i + 1]);
+    else if (k == "--mib") options.artifactMiB = std::atoi(argv[i + 1]);
+    else if (k == "--artifact-rounds") options.artifactRounds = std::atoi(argv[i + 1]);
     else {
-      std::fprintf(stderr, "usage: bench_agent [rss|latency|all] [--seconds S] [--rounds N]\n");
+      std::fprintf(stderr, "usage: bench_agent [floor|rss|latency|artifact|all] [--seconds S] [--rounds N] [--mib M] [--artifact-rounds N]\n");
       return 2;
     }
   }
   try {
+    if (mode == "floor" || mode == "all") runFloor(options);
     if (mode == "rss" || mode == "all") runRss(options);
     if (mode == "latency" || mode == "all") runLatency(options);
-    if (mode != "rss" && mode != "latency" && mode != "all") {
-      std::fprintf(stderr, "usage: bench_agent [rss|latency|all] [--seconds S] [--rounds N]\n");
+    if (mode == "artifact" || mode == "all") runArtifact(options);
+    if (mode != "floor" && mode != "rss" && mode != "latency" && mode != "artifact" && mode != "all") {
+      std::fprintf(stderr, "usage: bench_agent [floor|rss|latency|artifact|all] [--seconds S] [--rounds N] [--mib M] [--artifact-rounds N]\n");
       return 2;
     }
   } catch (const std::exception& e) {

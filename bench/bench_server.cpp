@@ -98,6 +98,7 @@ BenchServer::BenchServer(const std::vector<std::string>& deviceIds) {
   d.issuersX = {issuer.value()->getValue<std::string>("x")};
   d.roles["devices.enroll"] = {"device-admins"};
   d.roles["requests.read_all"] = {"maa-admins"};
+  d.roles["artifacts.write"] = {"device-admins"};  // bench_agent artifact
   require(writeFileAtomic(config.bundle, tenant.sign(d, {"alice", "bob"}), 0644).empty(),
           "writing bundle.json");
 

@@ -131,6 +131,15 @@ Status CoordinatorApplication::build() {
                                                  context_->config.artifactMaxBytes);
   if (Status s = artifacts_->prepare(); !s) return s;
   addArtifactRoutes(*context_, *artifacts_);
+  if (context_->config.artifactRetentionSeconds > 0)
+    pruner_ = std::make_unique<ArtifactPruner>(
+        *artifacts_, context_->config.artifactRetentionSeconds, std::chrono::hours(1),
+        [this](const std::vector<std::string>& pruned) {
+          log_->info("unused artifacts pruned", {LogField::num("count", static_cast<std::int64_t>(pruned.size()))});
+        },
+        [this](const Error& e) {
+          log_->warn("artifact pruning failed", {LogField::str("reason", e.reason), LogField::str("detail", e.detail)});
+        });
   addOpenApiRoute(*context_);
   if (Status s = addWorkflow(); !s) return s;
   Poco::Net::initializeSSL();
@@ -195,6 +204,7 @@ void CoordinatorApplication::uninitialize() {
   auditExport_.reset();
   sweeper_.reset();
   workflow_.reset();
+  pruner_.reset();
   artifacts_.reset();
   if (context_) Poco::Net::uninitializeSSL();
   context_.reset();

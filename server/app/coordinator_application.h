@@ -17,6 +17,7 @@
 #include "app/notification_worker.h"
 #include "app/server_context.h"
 #include "service/artifact_library.h"
+#include "service/artifact_pruner.h"
 #include "service/expiry_sweeper.h"
 #include "service/workflow.h"
 
@@ -54,6 +55,7 @@ class CoordinatorApplication : public Poco::Util::ServerApplication {
   std::unique_ptr<LogSink> log_;
   std::unique_ptr<ServerContext> context_;
   std::unique_ptr<ArtifactLibrary> artifacts_;  // app.install artifacts (DATA/artifacts)
+  std::unique_ptr<ArtifactPruner> pruner_;      // deletes unused ones (retention_s > 0)
   std::unique_ptr<Workflow> workflow_;      // the request workflow (server/service)
   std::unique_ptr<ExpirySweeper> sweeper_;  // expires due requests every few seconds
   std::unique_ptr<NotificationWorker> notifier_;  // delivers the notification outbox

@@ -76,6 +76,12 @@ Result<ServerConfig> ServerConfig::load(const std::string& dataDir) {
           "malformed", path + ": keyturn.artifacts.max_bytes must be 1.." +
                            std::to_string(kMaxArtifactMaxBytes));
     c.artifactMaxBytes = static_cast<std::uint64_t>(maxBytes);
+    c.artifactRetentionSeconds =
+        p->getInt64("keyturn.artifacts.retention_s", kDefaultArtifactRetentionSeconds);
+    if (c.artifactRetentionSeconds < 0 || c.artifactRetentionSeconds > kMaxArtifactRetentionSeconds)
+      return Result<ServerConfig>::fail(
+          "malformed", path + ": keyturn.artifacts.retention_s must be 0 (never prune) .." +
+                           std::to_string(kMaxArtifactRetentionSeconds));
     return c;
   } catch (const Poco::Exception& e) {
     return Result<ServerConfig>::fail("malformed", path + ": " + e.displayText());
@@ -100,6 +106,7 @@ Status ServerConfig::save(const std::string& dataDir) const {
   if (!webRoot.empty()) p->setString("keyturn.web.root", webRoot);
   if (!artifactDir.empty()) p->setString("keyturn.artifacts.dir", artifactDir);
   p->setInt64("keyturn.artifacts.max_bytes", static_cast<Poco::Int64>(artifactMaxBytes));
+  p->setInt64("keyturn.artifacts.retention_s", static_cast<Poco::Int64>(artifactRetentionSeconds));
   std::ostringstream out;
   out << "# keyturn-server configuration, written by `keyturn-server init`.\n"
          "# keyturn.tls.certificate/key may point at certificates from your own PKI.\n";

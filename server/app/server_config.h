@@ -14,6 +14,8 @@ inline constexpr const char* kConfigFileName = "keyturn-server.properties";
 inline constexpr const char* kDefaultBind = "0.0.0.0:8443";
 inline constexpr std::uint32_t kDefaultRequestLifetimeDays = 30;
 inline constexpr std::uint64_t kDefaultArtifactMaxBytes = 512ull * 1024 * 1024;
+inline constexpr std::int64_t kDefaultArtifactRetentionSeconds = 30 * 86400;
+inline constexpr std::int64_t kMaxArtifactRetentionSeconds = 3650LL * 86400;
 inline constexpr std::uint64_t kMaxArtifactMaxBytes = 16ull * 1024 * 1024 * 1024;
 
 struct ServerConfig {
@@ -37,6 +39,9 @@ struct ServerConfig {
   // 1 B .. 16 GiB, default 512 MiB).
   std::string artifactDir;
   std::uint64_t artifactMaxBytes = kDefaultArtifactMaxBytes;
+  // How long an artifact no open request names is kept before it is pruned
+  // (keyturn.artifacts.retention_s, 0 = never, default 30 days).
+  std::int64_t artifactRetentionSeconds = kDefaultArtifactRetentionSeconds;
 
   // The defaults for a data folder: every file inside `dataDir` (made absolute).
   static ServerConfig defaultsFor(const std::string& dataDir, const std::string& tenant,

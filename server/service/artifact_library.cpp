@@ -109,6 +109,7 @@ Result<StoredArtifact> ArtifactLibrary::upload(std::istream& body, const std::st
   ArtifactRecord record{toHex(hash.finish()), static_cast<std::int64_t>(size), name, uploader, now};
   // Renamed even when the file exists: the same bytes again repair a file changed on disk.
   std::string final = dir_ + "/" + record.sha256;
+  std::lock_guard files(filesMu_);
   if (::rename(temp.path.c_str(), final.c_str()) != 0) return ioError("cannot store", final).error();
   temp.path.clear();
   int dirFd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -128,6 +129,34 @@ Result<StoredArtifact> ArtifactLibrary::upload(std::istream& body, const std::st
 }
 
 Result<std::vector<ArtifactRecord>> ArtifactLibrary::list() { return store_.listArtifacts(); }
+
+Result<std::vector<std::string>> ArtifactLibrary::prune(std::int64_t now, std::int64_t retentionSeconds) {
+  const std::int64_t before = now - retentionSeconds;
+  auto artifacts = store_.listArtifacts();
+  if (!artifacts) return artifacts.error();
+  auto uses = store_.requestUses("app.install");
+  if (!uses) return uses.error();
+  std::vector<std::string> pruned;
+  for (const ArtifactRecord& a : artifacts.value()) {
+    bool keep = a.uploadedAt > before;
+    for (const RequestUse& u : uses.value())
+      if (!keep && (u.open || u.lastChange > before) && namesArtifact(u.paramsJson, a.sha256)) keep = true;
+    if (keep) continue;
+    std::lock_guard files(filesMu_);
+    Status s = store_.deleteArtifact(
+        a.sha256, "app.install", now,
+        AuditEvent{"coordinator", "artifact.pruned", a.sha256,
+                   "{\"size\":" + std::to_string(a.size) + ",\"name\":" + json::quote(a.name) +
+                       ",\"uploaded_at\":" + std::to_string(a.uploadedAt) +
+                       ",\"retention_s\":" + std::to_string(retentionSeconds) + "}"});
+    if (!s && (s.reason() == "conflict" || s.reason() == "not_found")) continue;  // next time
+    if (!s) return s.error();
+    const std::string file = dir_ + "/" + a.sha256;
+    if (::unlink(file.c_str()) != 0 && errno != ENOENT) return ioError("cannot remove", file).error();
+    pruned.push_back(a.sha256);
+  }
+  return pruned;
+}
 
 Status ArtifactLibrary::refuse(const std::string& deviceId, const std::string& sha256,
                                const std::string& reason, const std::string& detail,

@@ -10,6 +10,8 @@
 // artifact), "forbidden" (the device holds no open token naming it), "io", "storage".
 #pragma once
 
+#include <mutex>
+
 #include <cstdint>
 #include <istream>
 #include <string>
@@ -52,6 +54,15 @@ class ArtifactLibrary {
   Result<std::string> pathForDevice(const std::string& deviceId, const std::string& sha256,
                                     std::int64_t now);
 
+  // Deletes (row, then file; audited "artifact.pruned" by "coordinator") every artifact
+  // that no open app.install request names and that nothing used for `retentionSeconds`:
+  // uploaded before now - retention, and every request naming it closed and unchanged
+  // since then. An artifact whose requests changed meanwhile is left for the next call.
+  // Returns the SHA-256 of each artifact deleted; "storage" when the store fails, "io"
+  // when a file cannot be removed (its row is already gone: the file is an orphan, never
+  // served). docs/coordinator.md "Artifacts".
+  Result<std::vector<std::string>> prune(std::int64_t now, std::int64_t retentionSeconds);
+
   std::uint64_t maxBytes() const { return maxBytes_; }
   const std::string& dir() const { return dir_; }
 
@@ -62,6 +73,7 @@ class ArtifactLibrary {
   Store& store_;
   std::string dir_;
   std::uint64_t maxBytes_;
+  std::mutex filesMu_;  // an upload's rename + row against a prune's row + unlink
 };
 
 // True for 64 lowercase hex characters.

@@ -104,6 +104,15 @@ struct ArtifactRecord {
   std::int64_t uploadedAt = 0;
 };
 
+// How one request of an action uses its params, for artifact pruning: `open` while it may
+// still be completed (needs_approval, approved) or a device may still fetch for it
+// (completed with a target queued or delivered).
+struct RequestUse {
+  std::string paramsJson;
+  bool open = false;
+  std::int64_t lastChange = 0;  // requests.updated
+};
+
 struct EnrollmentCodeRecord {
   std::string codeHash;  // SHA-256 hex of the code; the code itself is never stored
   std::string createdBy;

@@ -74,6 +74,9 @@ class SqliteStore final : public Store {
   Status insertArtifact(const ArtifactRecord& artifact, const OptionalAudit& audit) override;
   Result<ArtifactRecord> getArtifact(const std::string& sha256) override;
   Result<std::vector<ArtifactRecord>> listArtifacts() override;
+  Result<std::vector<RequestUse>> requestUses(const std::string& action) override;
+  Status deleteArtifact(const std::string& sha256, const std::string& action, std::int64_t since,
+                        const OptionalAudit& audit) override;
   Result<std::vector<std::string>> openTokenParams(const std::string& deviceId,
                                                    const std::string& action) override;
   Status removeDevice(const std::string& id, std::int64_t at, const OptionalAudit& audit) override;

@@ -82,6 +82,42 @@ Result<std::vector<ArtifactRecord>> SqliteStore::listArtifacts() {
   return out;
 }
 
+Result<std::vector<RequestUse>> SqliteStore::requestUses(const std::string& action) {
+  std::vector<RequestUse> out;
+  auto s = read("request uses", [&]() -> Status {
+    Statement st(db());
+    st << "SELECT r.params_json, r.updated, CASE WHEN r.state IN ('needs_approval', 'approved')"
+          " OR (r.state = 'completed' AND EXISTS (SELECT 1 FROM request_targets t"
+          " WHERE t.request_id = r.id AND t.state IN ('queued', 'delivered'))) THEN 1 ELSE 0 END"
+          " AS still_open FROM requests r WHERE r.action = ?",
+        bind(action);
+    st.execute();
+    RecordSet rs(st);
+    for (bool more = rs.moveFirst(); more; more = rs.moveNext())
+      out.push_back({rows::text(rs, "params_json"), rows::integer(rs, "still_open") != 0,
+                     rows::integer(rs, "updated")});
+    return Status::ok();
+  });
+  if (!s) return s.error();
+  return out;
+}
+
+Status SqliteStore::deleteArtifact(const std::string& sha256, const std::string& action,
+                                   std::int64_t since, const OptionalAudit& audit) {
+  return write("delete artifact", Durability::kFull, [&]() -> Status {
+    Int64 changed = 0;
+    db() << "SELECT COUNT(*) FROM requests WHERE action = ? AND updated >= ?", bind(action),
+        bind(Int64(since)), into(changed), now;
+    if (changed > 0)
+      return Status::fail(kConflict, "a request of " + action + " changed since the check");
+    Statement st(db());
+    st << "DELETE FROM artifacts WHERE sha256 = ?", bind(sha256);
+    if (st.execute() == 0) return Status::fail(kNotFound, "no artifact " + sha256);
+    appendIf(audit, since);
+    return Status::ok();
+  });
+}
+
 Result<std::vector<std::string>> SqliteStore::openTokenParams(const std::string& deviceId,
                                                               const std::string& action) {
   std::vector<std::string> out;

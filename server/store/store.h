@@ -155,6 +155,13 @@ class Store {
   virtual Result<ArtifactRecord> getArtifact(const std::string& sha256) = 0;
   // Newest first.
   virtual Result<std::vector<ArtifactRecord>> listArtifacts() = 0;
+  // Every request of `action`: its params, whether it is open and when it last changed.
+  virtual Result<std::vector<RequestUse>> requestUses(const std::string& action) = 0;
+  // Deletes the row of artifact `sha256` with `audit`, in one transaction, unless a
+  // request of `action` changed at or after `since` ("conflict": the uses the caller
+  // decided on are stale). "not_found" when there is no such row.
+  virtual Status deleteArtifact(const std::string& sha256, const std::string& action,
+                                std::int64_t since, const OptionalAudit& audit) = 0;
   // The params_json of every request with `action` whose token was issued to `deviceId`
   // and has no result yet (target state queued or delivered, token set): what that
   // device may still need to fetch.

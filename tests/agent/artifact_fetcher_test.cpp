@@ -31,7 +31,7 @@ struct Script {
 };
 
 struct Fixture {
-  Fixture()
+  explicit Fixture(std::int64_t retrySeconds = ArtifactFetcher::kDefaultRetrySeconds)
       : fetcher(
             dir / "artifacts",
             [this](const std::string& path, const CoordinatorClient::Sink& sink) -> Result<Reply> {
@@ -58,7 +58,7 @@ struct Fixture {
               now += (ms + 999) / 1000;
               return true;
             },
-            [this] { return now; }, log) {}
+            [this] { return now; }, log, retrySeconds) {}
 
   std::size_t files() const {
     std::size_t n = 0;
@@ -157,6 +157,35 @@ TEST_CASE("network failures and 5xx are retried with backoff, a 403 or 404 is fi
     CHECK(f.script.calls >= 3);
   }
   CHECK(f.files() == 0);
+}
+
+TEST_CASE("transient failures outlasting the retry window while the token's window is open mean try again later",
+          "[agent][artifacts]") {
+  Fixture f(10);
+  f.script.replies = {{0, ""}, {503, "{\"error\":\"storage\"}"}};
+  auto path = f.fetcher.fetch(f.sha, kBytes.size(), f.now + 3600);
+  REQUIRE_FALSE(path);
+  CHECK(path.reason() == ArtifactFetcher::kRetryLater);
+  CHECK_THAT(path.detail(), Catch::Contains("503 storage") && Catch::Contains("trying again later"));
+  CHECK(f.script.calls >= 2);
+  CHECK(f.now <= 1000 + 10);  // the retry window, not the token's hour
+  CHECK(f.files() == 0);
+  // The coordinator is back: the next call downloads it.
+  f.script.replies = {{200, kBytes}};
+  f.script.calls = 0;
+  auto again = f.fetcher.fetch(f.sha, kBytes.size(), f.now + 3600);
+  REQUIRE(again);
+  f.fetcher.release(again.value());
+}
+
+TEST_CASE("a fetch asked after the token's window closed is refused without a download", "[agent][artifacts]") {
+  Fixture f;
+  f.script.replies = {{200, kBytes}};
+  auto path = f.fetcher.fetch(f.sha, kBytes.size(), f.now);
+  REQUIRE_FALSE(path);
+  CHECK(path.reason() == "artifact_unavailable");
+  CHECK_THAT(path.detail(), Catch::Contains("window closed"));
+  CHECK(f.script.calls == 0);
 }
 
 TEST_CASE("files an interrupted run left in the artifact folder are removed at start", "[agent][artifacts]") {

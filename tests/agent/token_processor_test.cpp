@@ -38,8 +38,22 @@ class FakeRunner : public ActionRunner {
     o.output = "ran " + action;
     return o;
   }
-  std::map<std::string, int> runs;
+  // What prepare() answers: ready, later (the coordinator cannot serve the artifact)
+  // or a refusal with `refusal` as its reason.
+  Result<Readiness> prepare(const std::string&, const Poco::JSON::Object&, const std::string& id,
+                            std::int64_t windowEnd) override {
+    ++prepares[id];
+    lastWindowEnd = windowEnd;
+    if (!refusal.empty()) return Result<Readiness>::fail(refusal, "the artifact's SHA-256 differs");
+    if (unavailable) return Readiness{true, "coordinator localhost:1: Connection refused"};
+    return Readiness{};
+  }
+  void abandon(const std::string& id) override { ++abandoned[id]; }
+  std::map<std::string, int> runs, prepares, abandoned;
   std::function<void(const std::string&)> onExecute;
+  bool unavailable = false;
+  std::string refusal;
+  std::int64_t lastWindowEnd = 0;
 };
 
 struct Fixture {
@@ -243,4 +257,75 @@ TEST_CASE("result output is valid UTF-8 and at most 64 KiB", "[agent][outbox]") 
   CHECK(r.state == "failed");
   CHECK(r.output == "timeout: killed after 5 s\npartial");
   CHECK_FALSE(r.exitCode);
+}
+
+TEST_CASE("a token whose artifact cannot be downloaded waits in the inbox, unjournaled, and runs once it can",
+          "[agent][artifacts]") {
+  Fixture f;
+  f.runner.unavailable = true;
+  f.deliver(f.token());
+  f.now += 600;
+  REQUIRE(f.processor->processInbox(*f.bundle, f.facts));
+  CHECK(f.runner.prepares["r-0001"] == 2);
+  CHECK(f.runner.lastWindowEnd == static_cast<std::int64_t>(kNow + 86400));  // the issuer's kt.exp
+  CHECK(f.runner.runs.empty());
+  CHECK(f.results().empty());
+  CHECK(f.state->inbox()->size() == 1);
+  CHECK(f.state->execution("r-0001").value() == std::nullopt);
+  CHECK_FALSE(f.journal->isConsumed("r-0001"));
+  // Logged once, not at every retry.
+  const std::string log = f.logText.str();
+  CHECK(log.find("token kept for later") != std::string::npos);
+  CHECK(log.find("token kept for later") == log.rfind("token kept for later"));
+
+  f.runner.unavailable = false;  // the coordinator is back
+  REQUIRE(f.processor->processInbox(*f.bundle, f.facts));
+  CHECK(f.runner.runs["r-0001"] == 1);
+  REQUIRE(f.results().size() == 1);
+  CHECK(f.results()[0].state == "succeeded");
+  CHECK(f.state->inbox()->empty());
+  REQUIRE(f.processor->processInbox(*f.bundle, f.facts));
+  CHECK(f.runner.runs["r-0001"] == 1);
+}
+
+TEST_CASE("a token still waiting for its artifact when its window closes is reported artifact_unavailable",
+          "[agent][artifacts]") {
+  Fixture f;
+  f.runner.unavailable = true;
+  f.deliver(f.token());
+  CHECK(f.results().empty());
+  f.now = kNow + 86400 + kClockSkew;  // past kt.exp and the skew: the gate says expired
+  REQUIRE(f.processor->processInbox(*f.bundle, f.facts));
+  CHECK(f.runner.runs.empty());
+  CHECK(f.state->inbox()->empty());
+  REQUIRE(f.results().size() == 1);
+  CHECK(f.results()[0].state == "failed");
+  CHECK_THAT(f.results()[0].output, Catch::Contains("artifact_unavailable") && Catch::Contains("window closed") &&
+                                        Catch::Contains("Connection refused"));
+  CHECK_FALSE(f.journal->isConsumed("r-0001"));
+}
+
+TEST_CASE("an artifact refused for good refuses the token before anything is journaled", "[agent][artifacts]") {
+  Fixture f;
+  f.runner.refusal = "artifact_mismatch";
+  f.deliver(f.token());
+  CHECK(f.runner.runs.empty());
+  REQUIRE(f.results().size() == 1);
+  CHECK(f.results()[0].state == "failed");
+  CHECK_THAT(f.results()[0].output, Catch::Contains("artifact_mismatch"));
+  CHECK(f.state->execution("r-0001").value() == std::nullopt);
+  CHECK(f.state->inbox()->empty());
+}
+
+TEST_CASE("a re-sent token that is journaled already downloads nothing", "[agent][artifacts]") {
+  Fixture f;
+  std::string token = f.token();
+  // Journaled by an earlier run whose inbox row survived (the crash came in between).
+  Execution e = crashed("r-0001", "device.wipe", true, kNow + 86400);
+  REQUIRE(f.state->addToInbox(token, f.now));
+  REQUIRE(f.state->recordStarted(e, ""));
+  REQUIRE(f.processor->processInbox(*f.bundle, f.facts));
+  CHECK(f.runner.prepares.empty());
+  CHECK(f.runner.runs.empty());
+  CHECK(f.state->inbox()->empty());
 }

@@ -3,13 +3,18 @@
 // checking it against the signed sha256 and size and handing it to the app plugin, whose
 // `dpkg` is a fake on plugins.command_path (nothing is installed on this machine).
 // A tampered, oversized or truncated copy on the coordinator is refused by the agent as
-// artifact_mismatch before dpkg runs; a device without a token cannot fetch it.
+// artifact_mismatch before dpkg runs; a device without a token cannot fetch it. A
+// coordinator that goes away before the download makes the token wait, not fail.
 #include <signal.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+
+#include "agent_state.h"
 
 #include "fleet.h"
 #include "keyturn/crypto_util.h"
@@ -184,5 +189,60 @@ TEST_CASE("a running agent reports its program and trust bundle versions, shown 
   CHECK(d->getValue<std::string>("agent_version") == KEYTURN_PROJECT_VERSION);
   auto text = t.cli("alice", {"device", "list"});
   CHECK_THAT(text.out, Catch::Contains("bundle=v1") && Catch::Contains(std::string("agent=") + KEYTURN_PROJECT_VERSION));
+  CHECK(agent->stop(SIGTERM) == 0);
+}
+
+TEST_CASE(
+    "an app.install whose coordinator is gone before the artifact is downloaded waits in the agent's inbox and "
+    "installs once the coordinator is back",
+    "[integration][agent][artifacts]") {
+  TempDir policyDir;
+  Tenant t(withInstallPolicy(policyDir));
+  AgentHome a(t, "laptop-1");
+  enrollOk(t, a);
+  installFakeDpkg(a);
+  // Short retry windows so the test sees several of them within seconds.
+  std::ofstream(a.config(), std::ios::app) << "agent.artifacts.retry_s = 1\nagent.backoff.max_s = 1\n";
+  const std::string package = "!<arch>\ndebian-binary   tool 2.0 for the outage test\n";
+  std::ofstream(t.tmp / "tool_2.0_amd64.deb") << package;
+  Artifact art = uploadArtifact(t, t.tmp / "tool_2.0_amd64.deb");
+  std::string id = approvedInstall(t, "laptop-1", art);
+
+  // The agent received the token (polled with its own certificate, stored in its inbox
+  // as the daemon stores it), then the coordinator went away before the download.
+  ApiClient device(t.ca, t.port, a.state() + "/device.pem", a.state() + "/device.key");
+  auto polled = device.send("GET", "/api/v1/agent/tokens?wait=0");
+  REQUIRE(polled.status == 200);
+  auto tokens = polled.json->getArray("tokens");
+  REQUIRE(tokens);
+  REQUIRE(tokens->size() == 1);
+  {
+    auto state = agent::AgentState::open(a.state() + "/agent.db");
+    REQUIRE(state);
+    REQUIRE(state.value()->addToInbox(json::stringify(tokens->get(0)), std::time(nullptr)));
+  }
+  REQUIRE(t.server->stop(SIGTERM) == 0);
+
+  auto agent = std::make_unique<AgentProcess>(
+      std::vector<std::string>{"run", "--config", a.config(), "--log-format", "json"});
+  INFO(agent->log());
+  REQUIRE(agent->waitForLine("token kept for later"));
+  // Several retry windows pass: the token keeps waiting, nothing is installed or failed.
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  std::string log = agent->log();
+  CHECK(log.find("coordinator unreachable") != std::string::npos);
+  CHECK(log.find("artifact_unavailable") == std::string::npos);
+  CHECK(log.find("\"executing\"") == std::string::npos);
+  CHECK_FALSE(fs::exists(a.base + "/dpkg.log"));
+
+  // The coordinator comes back on the same port with the same data.
+  t.server = std::make_unique<ServerProcess>(std::vector<std::string>{
+      "run", "--data", t.data, "--port", std::to_string(t.port), "--log-format", "json"});
+  REQUIRE_FALSE(t.server->waitForLine("\"listening\"").empty());
+  std::string state = waitForTarget(t, id, "laptop-1", "succeeded");
+  INFO(agent->log());
+  REQUIRE(state == "succeeded");
+  CHECK(readFile(a.base + "/installed.deb", 1 << 20).value_or("") == package);
+  CHECK(filesIn(a.state() + "/artifacts") == 0);
   CHECK(agent->stop(SIGTERM) == 0);
 }

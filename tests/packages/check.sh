@@ -77,9 +77,12 @@ for deb in "$agent_deb" "$server_deb" "$cli_deb"; do
   expect_field "$deb" Depends 'libc6'
   expect_field "$deb" Depends 'libpoco(foundation|net|util|json|netssl|crypto)[0-9]+'
   expect_field "$deb" Depends 'libssl3'
-  expect_field "$deb" Depends 'liblua5\.4-0'
 done
-expect_field "$agent_deb" Depends 'libsqlite3-0'
+# The agent links SQLite and Lua statically (its idle memory, docs/decisions.md); the
+# coordinator and the CLI use the shared libraries.
+expect_field "$server_deb" Depends 'liblua5\.4-0'
+expect_field "$cli_deb" Depends 'liblua5\.4-0'
+! [[ "$(field "$agent_deb" Depends)" =~ libsqlite3|liblua ]] || fail "the agent depends on SQLite or Lua: $(field "$agent_deb" Depends)"
 expect_field "$server_deb" Depends 'libsqlite3-0'
 expect_field "$server_deb" Depends 'adduser'
 control() { dpkg-deb --ctrl-tarfile "$1" | tar -xO "./$2" 2>/dev/null; }

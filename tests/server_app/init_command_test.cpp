@@ -106,3 +106,27 @@ TEST_CASE("init's command line prints the ceremony and exits 1 on a second run",
   char* missing[] = {argv[0], argv[1], argv[2], argv[3]};
   CHECK(InitCommand::run(4, missing, out3, err3) == 2);
 }
+
+TEST_CASE("keyturn.artifacts.retention_s defaults to 30 days, 0 turns pruning off, a negative value is refused",
+          "[init][artifacts]") {
+  TempDir tmp;
+  std::string dir = tmp / "data";
+  auto config = InitCommand::initialize(dir, "contoso", "keyturn.contoso.test");
+  REQUIRE(config);
+  CHECK(ServerConfig::load(dir)->artifactRetentionSeconds == 30 * 86400);
+  const std::string file = dir + "/keyturn-server.properties";
+  std::string text = readFile(file, 1 << 20).value();
+  auto with = [&](const std::string& value) {
+    std::string changed = text;
+    auto at = changed.find("keyturn.artifacts.retention_s");
+    REQUIRE(at != std::string::npos);
+    changed.replace(at, changed.find('\n', at) - at, "keyturn.artifacts.retention_s = " + value);
+    REQUIRE(writeFileAtomic(file, changed, 0600).empty());
+    return ServerConfig::load(dir);
+  };
+  CHECK(with("0")->artifactRetentionSeconds == 0);
+  auto negative = with("-1");
+  REQUIRE_FALSE(negative);
+  CHECK(negative.reason() == "malformed");
+  CHECK_THAT(negative.detail(), Catch::Contains("keyturn.artifacts.retention_s"));
+}
