@@ -24,78 +24,33 @@ std::optional<std::int64_t> optionalInteger(Poco::Data::RecordSet& rs, const std
   return v.convert<Poco::Int64>();
 }
 
-RequestRecord request(Poco::Data::RecordSet& rs) {
-  RequestRecord r;
-  r.id = text(rs, "id");
-  r.tenant = text(rs, "tenant");
-  r.action = text(rs, "action");
-  r.paramsJson = text(rs, "params_json");
-  r.requester = text(rs, "requester");
-  r.justification = text(rs, "justification");
-  r.created = integer(rs, "created");
-  r.expires = integer(rs, "expires");
-  r.bundleVersion = integer(rs, "bundle_version");
-  r.targetCount = integer(rs, "target_count");
-  r.targetRoot = text(rs, "target_root");
-  r.payloadB64 = text(rs, "payload_b64");
-  r.state = text(rs, "state");
-  r.requirementsJson = text(rs, "requirements_json");
-  r.updated = integer(rs, "updated");
-  return r;
-}
+namespace {
 
-SignatureRecord signature(Poco::Data::RecordSet& rs) {
-  SignatureRecord s;
-  s.requestId = text(rs, "request_id");
-  s.role = text(rs, "role");
-  s.principal = text(rs, "principal");
-  s.kid = text(rs, "kid");
-  s.at = integer(rs, "at");
-  s.protectedB64 = text(rs, "protected_b64");
-  s.signatureB64 = text(rs, "signature_b64");
-  s.notes = text(rs, "notes");
-  return s;
-}
+// A Poco RecordSet's current row read by column index, with CachedQuery's accessors, so
+// one reader per record serves both (every query selects the k*Columns list, in order).
+class RecordSetRow {
+ public:
+  explicit RecordSetRow(Poco::Data::RecordSet& rs) : rs_(rs) {}
+  std::string text(int i) const { return optionalText(i).value_or(std::string()); }
+  std::int64_t integer(int i) const { return optionalInteger(i).value_or(0); }
+  std::optional<std::string> optionalText(int i) const {
+    const Poco::Dynamic::Var v = rs_[static_cast<std::size_t>(i)];
+    if (v.isEmpty()) return std::nullopt;
+    return v.convert<std::string>();
+  }
+  std::optional<std::int64_t> optionalInteger(int i) const {
+    const Poco::Dynamic::Var v = rs_[static_cast<std::size_t>(i)];
+    if (v.isEmpty()) return std::nullopt;
+    return v.convert<Poco::Int64>();
+  }
 
-TargetRecord target(Poco::Data::RecordSet& rs) {
-  TargetRecord t;
-  t.requestId = text(rs, "request_id");
-  t.deviceId = text(rs, "device_id");
-  t.idx = integer(rs, "idx");
-  t.state = text(rs, "state");
-  t.token = optionalText(rs, "token");
-  t.resultJson = optionalText(rs, "result_json");
-  t.updated = integer(rs, "updated");
-  return t;
-}
+ private:
+  Poco::Data::RecordSet& rs_;
+};
 
-DeviceRecord device(Poco::Data::RecordSet& rs) {
-  DeviceRecord d;
-  d.id = text(rs, "id");
-  d.certFingerprint = text(rs, "cert_fingerprint");
-  d.factsJson = text(rs, "facts_json");
-  d.enrolledAt = integer(rs, "enrolled_at");
-  d.lastContact = optionalInteger(rs, "last_contact");
-  d.removedAt = optionalInteger(rs, "removed_at");
-  d.agentVersion = optionalText(rs, "agent_version");
-  d.bundleVersion = optionalInteger(rs, "bundle_version");
-  return d;
-}
-
-AuditEntry auditEntry(Poco::Data::RecordSet& rs) {
-  AuditEntry e;
-  e.seq = integer(rs, "seq");
-  e.at = integer(rs, "at");
-  e.actor = text(rs, "actor");
-  e.event = text(rs, "event");
-  e.subject = text(rs, "subject");
-  e.detailJson = text(rs, "detail_json");
-  e.prevHash = text(rs, "prev_hash");
-  e.hash = text(rs, "hash");
-  return e;
-}
-
-RequestRecord request(const CachedQuery& q) {
+// The readers, in the column order of kRequestColumns, kSignatureColumns, ...
+template <class Row>
+RequestRecord requestOf(const Row& q) {
   RequestRecord r;
   r.id = q.text(0);
   r.tenant = q.text(1);
@@ -115,7 +70,8 @@ RequestRecord request(const CachedQuery& q) {
   return r;
 }
 
-SignatureRecord signature(const CachedQuery& q) {
+template <class Row>
+SignatureRecord signatureOf(const Row& q) {
   SignatureRecord s;
   s.requestId = q.text(0);
   s.role = q.text(1);
@@ -128,7 +84,8 @@ SignatureRecord signature(const CachedQuery& q) {
   return s;
 }
 
-TargetRecord target(const CachedQuery& q) {
+template <class Row>
+TargetRecord targetOf(const Row& q) {
   TargetRecord t;
   t.requestId = q.text(0);
   t.deviceId = q.text(1);
@@ -140,7 +97,8 @@ TargetRecord target(const CachedQuery& q) {
   return t;
 }
 
-DeviceRecord device(const CachedQuery& q) {
+template <class Row>
+DeviceRecord deviceOf(const Row& q) {
   DeviceRecord d;
   d.id = q.text(0);
   d.certFingerprint = q.text(1);
@@ -152,5 +110,32 @@ DeviceRecord device(const CachedQuery& q) {
   d.bundleVersion = q.optionalInteger(7);
   return d;
 }
+
+template <class Row>
+AuditEntry auditEntryOf(const Row& q) {
+  AuditEntry e;
+  e.seq = q.integer(0);
+  e.at = q.integer(1);
+  e.actor = q.text(2);
+  e.event = q.text(3);
+  e.subject = q.text(4);
+  e.detailJson = q.text(5);
+  e.prevHash = q.text(6);
+  e.hash = q.text(7);
+  return e;
+}
+
+}  // namespace
+
+RequestRecord request(Poco::Data::RecordSet& rs) { return requestOf(RecordSetRow(rs)); }
+SignatureRecord signature(Poco::Data::RecordSet& rs) { return signatureOf(RecordSetRow(rs)); }
+TargetRecord target(Poco::Data::RecordSet& rs) { return targetOf(RecordSetRow(rs)); }
+DeviceRecord device(Poco::Data::RecordSet& rs) { return deviceOf(RecordSetRow(rs)); }
+AuditEntry auditEntry(Poco::Data::RecordSet& rs) { return auditEntryOf(RecordSetRow(rs)); }
+
+RequestRecord request(const CachedQuery& q) { return requestOf(q); }
+SignatureRecord signature(const CachedQuery& q) { return signatureOf(q); }
+TargetRecord target(const CachedQuery& q) { return targetOf(q); }
+DeviceRecord device(const CachedQuery& q) { return deviceOf(q); }
 
 }  // namespace keyturn::server::rows

@@ -33,13 +33,14 @@ std::int64_t integer(Poco::Data::RecordSet& rs, const std::string& column);
 std::optional<std::string> optionalText(Poco::Data::RecordSet& rs, const std::string& column);
 std::optional<std::int64_t> optionalInteger(Poco::Data::RecordSet& rs, const std::string& column);
 
+// Records from the current row of a query that selects exactly the k*Columns list, in
+// order (read by column index: one reader per record for both kinds of statement).
 RequestRecord request(Poco::Data::RecordSet& rs);
 SignatureRecord signature(Poco::Data::RecordSet& rs);
 TargetRecord target(Poco::Data::RecordSet& rs);
 DeviceRecord device(Poco::Data::RecordSet& rs);
 AuditEntry auditEntry(Poco::Data::RecordSet& rs);
 
-// The same records from a cached statement whose columns are exactly the k*Columns list.
 RequestRecord request(const CachedQuery& q);
 SignatureRecord signature(const CachedQuery& q);
 TargetRecord target(const CachedQuery& q);
