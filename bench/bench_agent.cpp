@@ -248,6 +248,35 @@ std::vector<std::string> linesWith(const std::string& log, const std::string& ne
 // mutual-TLS connection, SHA-256 and size checks while streaming, fsync), and the
 // complete call -> the plugin's dpkg starting (a fake dpkg on plugins.command_path that
 // writes its start time; it includes the plugin's own re-check of size and SHA-256).
+// Submits `action` with `paramsJson` for the agent's device as alice (no approval is
+// needed under the fixture policies) and returns the body of its complete call, signed
+// beforehand as on her machine.
+std::string submitForAgent(BenchServer& server, KeepAliveClient& c, const EnrolledAgent& agent,
+                           const std::string& id, const std::string& action,
+                           const std::string& paramsJson) {
+  auto now = static_cast<std::uint64_t>(std::time(nullptr));
+  keyturn::test::TokenSpec spec;
+  spec.id = id;
+  spec.action = action;
+  spec.paramsJson = paramsJson;
+  spec.targets = {agent.device()};
+  spec.approvers.clear();
+  spec.completed = false;
+  spec.issued = false;
+  spec.created = now - 10;
+  spec.expires = spec.created + 86400;
+  std::string jws = keyturn::test::makeToken(server.tenant, spec);
+  const auto& key = server.tenant.key("alice");
+  auto done = server::test::signOver(key, completerHeader(key.publicKey().kid(), now),
+                                     parseJws(jws, 4).value().payloadB64);
+  Reply s = c.send("POST", "/api/v1/requests",
+                   "{\"token\":" + jws + ",\"targets\":[" + json::quote(agent.device()) + "]}",
+                   {{"Authorization", server.bearer("alice")}});
+  require(s.status == 201, "submit", s.body);
+  return "{\"protected\":" + json::quote(done.protectedB64) +
+         ",\"signature\":" + json::quote(done.signatureB64) + "}";
+}
+
 int runArtifact(const AgentOptions& options) {
   const std::uint64_t size = static_cast<std::uint64_t>(options.artifactMiB) << 20;
   std::printf("== artifact: app.install of a %d MiB artifact on an online agent, %d runs\n", options.artifactMiB,
@@ -274,34 +303,17 @@ int runArtifact(const AgentOptions& options) {
   bytes.clear();
   bytes.shrink_to_fit();
   auto p = agent.run();
-  const auto& key = server.tenant.key("alice");
   std::vector<double> fetchMs, totalMs;
   for (int round = 1; round <= options.artifactRounds; ++round) {
-    auto now = static_cast<std::uint64_t>(std::time(nullptr));
-    keyturn::test::TokenSpec spec;
-    spec.id = "r-art-" + std::to_string(round);
-    spec.action = "app.install";
-    spec.paramsJson = "{\"name\":\"bench\",\"source\":\"artifact\",\"sha256\":" + json::quote(sha) +
-                      ",\"size\":" + std::to_string(size) + "}";
-    spec.targets = {agent.device()};
-    spec.approvers.clear();
-    spec.completed = false;
-    spec.issued = false;
-    spec.created = now - 10;
-    spec.expires = spec.created + 86400;
-    std::string jws = keyturn::test::makeToken(server.tenant, spec);
-    auto done = server::test::signOver(key, completerHeader(key.publicKey().kid(), now),
-                                       parseJws(jws, 4).value().payloadB64);
-    Reply s = c->send("POST", "/api/v1/requests",
-                      "{\"token\":" + jws + ",\"targets\":[" + json::quote(agent.device()) + "]}", alice);
-    require(s.status == 201, "submit", s.body);
+    const std::string id = "r-art-" + std::to_string(round);
+    const std::string complete = submitForAgent(
+        server, *c, agent, id, "app.install",
+        "{\"name\":\"bench\",\"source\":\"artifact\",\"sha256\":" + json::quote(sha) +
+            ",\"size\":" + std::to_string(size) + "}");
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     const auto before = static_cast<std::size_t>(fs::exists(starts) ? fs::file_size(starts) : 0);
     const std::int64_t t0 = wallMicros();
-    Reply d = c->send("POST", "/api/v1/requests/" + spec.id + "/complete",
-                      "{\"protected\":" + json::quote(done.protectedB64) +
-                          ",\"signature\":" + json::quote(done.signatureB64) + "}",
-                      alice);
+    Reply d = c->send("POST", "/api/v1/requests/" + id + "/complete", complete, alice);
     require(d.status == 200, "complete", d.body);
     std::string line;
     const auto deadline = Clock::now() + std::chrono::seconds(120);
@@ -373,35 +385,16 @@ int runLatency(const AgentOptions& options) {
   auto c = server.client();
   c->send("GET", "/healthz");  // the handshake, outside the timer
   const std::map<std::string, std::string> alice{{"Authorization", server.bearer("alice")}};
-  const auto& key = server.tenant.key("alice");
   std::vector<double> total, call;
   for (int round = 1; round <= options.rounds; ++round) {
     // A device.lock needs no approval under the fixture policies: submit, then complete.
-    auto now = static_cast<std::uint64_t>(std::time(nullptr));
-    keyturn::test::TokenSpec spec;
-    spec.id = "r-lat-" + std::to_string(round);
-    spec.action = "device.lock";
-    spec.paramsJson = "{}";
-    spec.targets = {agent.device()};
-    spec.approvers.clear();
-    spec.completed = false;
-    spec.issued = false;
-    spec.created = now - 10;
-    spec.expires = spec.created + 86400;
-    std::string jws = keyturn::test::makeToken(server.tenant, spec);
-    auto done = server::test::signOver(key, completerHeader(key.publicKey().kid(), now),
-                                       parseJws(jws, 4).value().payloadB64);
-    Reply s = c->send("POST", "/api/v1/requests",
-                      "{\"token\":" + jws + ",\"targets\":[" + json::quote(agent.device()) + "]}", alice);
-    require(s.status == 201, "submit", s.body);
+    const std::string id = "r-lat-" + std::to_string(round);
+    const std::string complete = submitForAgent(server, *c, agent, id, "device.lock", "{}");
     // Let the agent go back to a held poll after the previous round's result.
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
     const auto before = static_cast<std::size_t>(fs::exists(agent.locks()) ? fs::file_size(agent.locks()) : 0);
     const std::int64_t t0 = wallMicros();
-    Reply d = c->send("POST", "/api/v1/requests/" + spec.id + "/complete",
-                      "{\"protected\":" + json::quote(done.protectedB64) +
-                          ",\"signature\":" + json::quote(done.signatureB64) + "}",
-                      alice);
+    Reply d = c->send("POST", "/api/v1/requests/" + id + "/complete", complete, alice);
     const std::int64_t t1 = wallMicros();
     require(d.status == 200, "complete", d.body);
     std::string line;
