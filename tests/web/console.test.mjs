@@ -345,7 +345,11 @@ return {
   await shot(alice, '07-access-policies');
   await alice.getByRole('link', { name: 'Propose a change' }).click();
   await alice.getByLabel('Groups of bob').fill('maa-admins, device-approvers');
-  await alice.getByLabel('Public key (NAME.pub.json)').fill(davePub.replace(/"x":"./, '"x":"A'));
+  // A key whose "x" no longer matches its "kid": the first character of x changed (to
+  // 'B' when it already was 'A', which made the test fail once in 64 runs).
+  const tamperedPub = davePub.replace(/"x":"(.)/, (_, c) => `"x":"${c === 'A' ? 'B' : 'A'}`);
+  assert.notEqual(tamperedPub, davePub);
+  await alice.getByLabel('Public key (NAME.pub.json)').fill(tamperedPub);
   await alice.getByRole('button', { name: 'Review the change' }).click();
   await alice.getByRole('alert').filter({ hasText: /"kid" is not the thumbprint of "x"|"x" is not/ }).waitFor();
   await alice.getByLabel('Public key (NAME.pub.json)').fill(davePub);
