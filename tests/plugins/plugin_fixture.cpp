@@ -1,4 +1,3 @@
-#define CATCH_CONFIG_MAIN
 #include "plugin_fixture.h"
 
 #include <Poco/JSON/Parser.h>
