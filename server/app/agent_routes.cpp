@@ -26,10 +26,6 @@ namespace {
 constexpr std::size_t kMaxEnrollBytes = 64 * 1024;
 constexpr std::size_t kMaxResultsPerCall = 100;
 constexpr std::chrono::milliseconds kPollSlice{1000};
-// A token delivered this long ago without a result is sent again: the reply that carried
-// it may never have reached the agent. The agent's journal ignores a token it already
-// holds, so this costs one line of JSON, never a second execution.
-constexpr std::int64_t kRedeliverySeconds = 60;
 
 [[noreturn]] void storageFailed(const Error &e) {
   throw HttpError(HTTPResponse::HTTP_SERVICE_UNAVAILABLE, e.reason, e.detail);
@@ -234,7 +230,7 @@ void tokens(ServerContext &context, HTTPServerRequest &request,
       tag = *known; // nothing queued, as of under a second ago
     } else {
       auto found = context.store->queuedTokens(
-          device.id, std::time(nullptr) - kRedeliverySeconds);
+          device.id, std::time(nullptr) - context.config.redeliverySeconds);
       if (!found)
         storageFailed(found.error());
       queued = std::move(found).value();

@@ -13,7 +13,7 @@
 //    what the remembered poll reported, so news from the agent always reaches the store;
 //  - it is younger than kMaxAge. This bounds what memory cannot see: a completion or a
 //    device removal made by another process on the same database, and the redelivery
-//    of a token delivered without a result (due kRedeliverySeconds after delivery),
+//    of a token delivered without a result (due keyturn.agents.redelivery_s after delivery),
 //    are seen at most one second late.
 // Removing a device in this process notifies it (DeliveryNotifier), which changes its
 // ticket: a poll that read the row before the removal cannot leave a usable entry

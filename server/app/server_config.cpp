@@ -2,6 +2,8 @@
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Exception.h>
+#include <Poco/NumberParser.h>
+#include <Poco/String.h>
 #include <Poco/Util/PropertyFileConfiguration.h>
 
 #include <filesystem>
@@ -43,6 +45,17 @@ Result<ServerConfig> ServerConfig::load(const std::string& dataDir) {
   try {
     Poco::AutoPtr<Poco::Util::PropertyFileConfiguration> p(
         new Poco::Util::PropertyFileConfiguration(path));
+    // An integer property within [low, high], or an error naming it and its range.
+    auto integer = [&](const std::string& key, std::int64_t fallback, std::int64_t low, std::int64_t high,
+                       const std::string& note) -> Result<std::int64_t> {
+      std::string text = p->getString(key, std::to_string(fallback));
+      Poco::Int64 value = 0;
+      if (!Poco::NumberParser::tryParse64(Poco::trim(text), value) || value < low || value > high)
+        return Result<std::int64_t>::fail("malformed", path + ": " + key + " must be an integer " +
+                                                           std::to_string(low) + ".." + std::to_string(high) +
+                                                           note + ", not \"" + text + "\"");
+      return value;
+    };
     ServerConfig c;
     c.tenant = p->getString("keyturn.tenant");
     c.hostname = p->getString("keyturn.hostname");
@@ -55,11 +68,9 @@ Result<ServerConfig> ServerConfig::load(const std::string& dataDir) {
     c.database = p->getString("keyturn.database");
     c.bundle = p->getString("keyturn.bundle");
     c.policyExamples = p->getString("keyturn.policy.examples", "");
-    int days = p->getInt("keyturn.requests.lifetime_days", kDefaultRequestLifetimeDays);
-    if (days < 1 || days > 365)
-      return Result<ServerConfig>::fail("malformed",
-                                        path + ": keyturn.requests.lifetime_days must be 1..365");
-    c.requestLifetimeDays = static_cast<std::uint32_t>(days);
+    auto days = integer("keyturn.requests.lifetime_days", kDefaultRequestLifetimeDays, 1, 365, "");
+    if (!days) return days.error();
+    c.requestLifetimeDays = static_cast<std::uint32_t>(days.value());
     c.webRoot = p->getString("keyturn.web.root", "");
     if (c.webRoot.empty()) c.webRoot = defaultWebRoot();
     else if (!std::filesystem::path(c.webRoot).is_absolute())
@@ -69,19 +80,18 @@ Result<ServerConfig> ServerConfig::load(const std::string& dataDir) {
       c.artifactDir = (std::filesystem::absolute(dataDir).lexically_normal() / "artifacts").string();
     else if (!std::filesystem::path(c.artifactDir).is_absolute())
       return Result<ServerConfig>::fail("malformed", path + ": keyturn.artifacts.dir must be absolute");
-    Poco::Int64 maxBytes = p->getInt64("keyturn.artifacts.max_bytes",
-                                       static_cast<Poco::Int64>(kDefaultArtifactMaxBytes));
-    if (maxBytes < 1 || static_cast<std::uint64_t>(maxBytes) > kMaxArtifactMaxBytes)
-      return Result<ServerConfig>::fail(
-          "malformed", path + ": keyturn.artifacts.max_bytes must be 1.." +
-                           std::to_string(kMaxArtifactMaxBytes));
-    c.artifactMaxBytes = static_cast<std::uint64_t>(maxBytes);
-    c.artifactRetentionSeconds =
-        p->getInt64("keyturn.artifacts.retention_s", kDefaultArtifactRetentionSeconds);
-    if (c.artifactRetentionSeconds < 0 || c.artifactRetentionSeconds > kMaxArtifactRetentionSeconds)
-      return Result<ServerConfig>::fail(
-          "malformed", path + ": keyturn.artifacts.retention_s must be 0 (never prune) .." +
-                           std::to_string(kMaxArtifactRetentionSeconds));
+    auto maxBytes = integer("keyturn.artifacts.max_bytes", static_cast<std::int64_t>(kDefaultArtifactMaxBytes), 1,
+                            static_cast<std::int64_t>(kMaxArtifactMaxBytes), "");
+    if (!maxBytes) return maxBytes.error();
+    c.artifactMaxBytes = static_cast<std::uint64_t>(maxBytes.value());
+    auto retention = integer("keyturn.artifacts.retention_s", kDefaultArtifactRetentionSeconds, 0,
+                             kMaxArtifactRetentionSeconds, " (0: never prune)");
+    if (!retention) return retention.error();
+    c.artifactRetentionSeconds = retention.value();
+    auto redelivery = integer("keyturn.agents.redelivery_s", kDefaultRedeliverySeconds, 1,
+                              kMaxRedeliverySeconds, "");
+    if (!redelivery) return redelivery.error();
+    c.redeliverySeconds = redelivery.value();
     return c;
   } catch (const Poco::Exception& e) {
     return Result<ServerConfig>::fail("malformed", path + ": " + e.displayText());
@@ -107,6 +117,7 @@ Status ServerConfig::save(const std::string& dataDir) const {
   if (!artifactDir.empty()) p->setString("keyturn.artifacts.dir", artifactDir);
   p->setInt64("keyturn.artifacts.max_bytes", static_cast<Poco::Int64>(artifactMaxBytes));
   p->setInt64("keyturn.artifacts.retention_s", static_cast<Poco::Int64>(artifactRetentionSeconds));
+  p->setInt64("keyturn.agents.redelivery_s", static_cast<Poco::Int64>(redeliverySeconds));
   std::ostringstream out;
   out << "# keyturn-server configuration, written by `keyturn-server init`.\n"
          "# keyturn.tls.certificate/key may point at certificates from your own PKI.\n";

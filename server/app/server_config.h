@@ -17,6 +17,8 @@ inline constexpr std::uint64_t kDefaultArtifactMaxBytes = 512ull * 1024 * 1024;
 inline constexpr std::int64_t kDefaultArtifactRetentionSeconds = 30 * 86400;
 inline constexpr std::int64_t kMaxArtifactRetentionSeconds = 3650LL * 86400;
 inline constexpr std::uint64_t kMaxArtifactMaxBytes = 16ull * 1024 * 1024 * 1024;
+inline constexpr std::int64_t kDefaultRedeliverySeconds = 60;
+inline constexpr std::int64_t kMaxRedeliverySeconds = 86400;
 
 struct ServerConfig {
   std::string tenant;
@@ -42,6 +44,11 @@ struct ServerConfig {
   // How long an artifact no open request names is kept before it is pruned
   // (keyturn.artifacts.retention_s, 0 = never, default 30 days).
   std::int64_t artifactRetentionSeconds = kDefaultArtifactRetentionSeconds;
+  // A token delivered this long ago without a result is sent again with the agent's next
+  // poll: the reply that carried it may never have reached the agent, or the agent died
+  // before storing it (keyturn.agents.redelivery_s, 1..86400, default 60). The agent's
+  // journal ignores a token it already holds, so a redelivery never runs anything twice.
+  std::int64_t redeliverySeconds = kDefaultRedeliverySeconds;
 
   // The defaults for a data folder: every file inside `dataDir` (made absolute).
   static ServerConfig defaultsFor(const std::string& dataDir, const std::string& tenant,

@@ -42,8 +42,9 @@ constexpr int kSettleSeconds = 300;  // every target has a result within this, o
 constexpr int kMinKillMs = 150, kMaxKillMs = 1000;  // after "agent started"
 // After this many kills the agent runs undisturbed: a loaded machine (CI runs tests two
 // at a time) slows the agent, not the killer, and unbounded kills could starve it — every
-// token delivered and lost to a kill waits 60 s for its redelivery.
+// token delivered and lost to a kill waits kRedeliverySeconds for its redelivery.
 constexpr int kMaxKills = 40;
+constexpr int kRedeliverySeconds = 5;
 constexpr std::uint32_t kDefaultSeed = 20261129;
 
 std::uint32_t crashSeed() {
@@ -137,7 +138,12 @@ TEST_CASE(
   std::fflush(stdout);
   INFO("seed " << seed);
 
-  Tenant t;
+  // A token delivered and lost to a kill comes again after 5 s instead of the default 60:
+  // the test then waits seconds, not minutes, for the tokens its kills lost, and the
+  // agent sees more repeated deliveries, which its journal must ignore.
+  TenantOptions options;
+  options.serverProperties = {"keyturn.agents.redelivery_s = " + std::to_string(kRedeliverySeconds)};
+  Tenant t(options);
   AgentHome a(t, "laptop-crash");
   enrollOk(t, a);
   const std::string locks = a.base + "/locks.log", scripts = a.base + "/scripts.log";
@@ -181,7 +187,8 @@ TEST_CASE(
   }
 
   // Wait (bounded) until the coordinator holds a result for every execution. A token the
-  // coordinator marked delivered but the agent never stored comes again after 60 s.
+  // coordinator marked delivered but the agent never stored comes again after
+  // kRedeliverySeconds.
   CoordinatorDb db(t.data + "/keyturn.db");
   const std::string pendingSql =
       "SELECT COUNT(*) FROM request_targets WHERE device_id = ?1 AND state IN ('queued', 'delivered')";

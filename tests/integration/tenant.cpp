@@ -70,6 +70,7 @@ Tenant::Tenant(const TenantOptions& options) {
   std::string props = readFile(data + "/keyturn-server.properties", 1 << 20).value();
   props = std::regex_replace(props, std::regex("keyturn\\.bind *= *[^\\n]*"),
                              "keyturn.bind = 127.0.0.1:8443");
+  for (const std::string& line : options.serverProperties) props += line + "\n";
   writeText(data + "/keyturn-server.properties", props);
 
   fs::create_directories(tmp / "keys");

@@ -24,10 +24,12 @@
 namespace keyturn::test {
 
 // What a test may change in the tenant: the policy folder of bundle v1 (default: the
-// integration policy above) and groups added to the admins' own.
+// integration policy above), groups added to the admins' own, and lines appended to the
+// coordinator's keyturn-server.properties (e.g. "keyturn.agents.redelivery_s = 5").
 struct TenantOptions {
   std::string policies;
   std::map<std::string, std::vector<std::string>> extraGroups;
+  std::vector<std::string> serverProperties;
 };
 
 class Tenant {

@@ -130,3 +130,30 @@ TEST_CASE("keyturn.artifacts.retention_s defaults to 30 days, 0 turns pruning of
   CHECK(negative.reason() == "malformed");
   CHECK_THAT(negative.detail(), Catch::Contains("keyturn.artifacts.retention_s"));
 }
+
+TEST_CASE("keyturn.agents.redelivery_s is written by init as 60, can be shortened, and 0 or a day and more is refused",
+          "[init][agent]") {
+  TempDir tmp;
+  std::string dir = tmp / "data";
+  REQUIRE(InitCommand::initialize(dir, "contoso", "keyturn.contoso.test"));
+  const std::string file = dir + "/keyturn-server.properties";
+  std::string text = readFile(file, 1 << 20).value();
+  CHECK_THAT(text, Catch::Contains("keyturn.agents.redelivery_s: 60"));
+  CHECK(ServerConfig::load(dir)->redeliverySeconds == 60);
+  auto with = [&](const std::string& value) {
+    std::string changed = text;
+    auto at = changed.find("keyturn.agents.redelivery_s");
+    REQUIRE(at != std::string::npos);
+    changed.replace(at, changed.find('\n', at) - at, "keyturn.agents.redelivery_s = " + value);
+    REQUIRE(writeFileAtomic(file, changed, 0600).empty());
+    return ServerConfig::load(dir);
+  };
+  CHECK(with("5")->redeliverySeconds == 5);
+  for (const char* bad : {"0", "-3", "86401", "soon"}) {
+    INFO(bad);
+    auto refused = with(bad);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.reason() == "malformed");
+    CHECK_THAT(refused.detail(), Catch::Contains("keyturn.agents.redelivery_s"));
+  }
+}
