@@ -361,16 +361,20 @@ int runFloor(const AgentOptions& options) {
     sampleIdle(bare, "bare C program (libc, pause())", options);
     bare.stop(SIGTERM);
   }
-  {
-    ServerProcess floor(KEYTURN_AGENT_FLOOR_BINARY,
+  auto sampleFloor = [&](const char* binary, const char* label) {
+    ServerProcess floor(binary,
                         {"https://localhost:" + std::to_string(server.port), agent.stateDir() + "/ca.pem",
                          agent.stateDir() + "/device.pem", agent.stateDir() + "/device.key"});
-    require(!floor.waitForLine("connected", std::chrono::seconds(60)).empty(), "bench_agent_floor",
-            floor.stderrText());
-    sampleIdle(floor, "Poco+OpenSSL mutual-TLS poll", options);
-    require(floor.stderrText() == "connected\n", "bench_agent_floor lost its poll", floor.stderrText());
+    require(!floor.waitForLine("connected", std::chrono::seconds(60)).empty(), binary, floor.stderrText());
+    sampleIdle(floor, label, options);
+    require(floor.stderrText() == "connected\n", "the floor program lost its poll", floor.stderrText());
     floor.stop(SIGTERM);
-  }
+  };
+  sampleFloor(KEYTURN_AGENT_FLOOR_BINARY, "Poco+OpenSSL mutual-TLS poll");
+#ifdef KEYTURN_AGENT_FLOOR_STATIC_BINARY
+  // KEYTURN_STATIC_AGENT: the same program with Poco and OpenSSL linked statically.
+  sampleFloor(KEYTURN_AGENT_FLOOR_STATIC_BINARY, "static Poco+OpenSSL mutual-TLS poll");
+#endif
   idleRss(agent, "keyturn-agent (3 plugins)", options, {});
   return 0;
 }
