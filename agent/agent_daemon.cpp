@@ -315,11 +315,13 @@ bool AgentDaemon::syncBundles() {
     if (refused_ && refused_->skips(sha, now())) break;
     auto version = trust_->update(bytes, now());
     if (!version) {
+      // Stored first, then logged: whoever reads the log line (an operator, a test) and
+      // then runs `keyturn-agent status` finds the refusal there.
+      rememberRefusal(bytes, sha, version.error());
       log_.error("bundle update refused; keeping the current bundle",
                  {LogField::num("version", static_cast<std::int64_t>(trust_->currentVersion())),
                   LogField::str("reason", version.reason()), LogField::str("detail", version.detail()),
                   LogField::str("sha256", sha)});
-      rememberRefusal(bytes, sha, version.error());
       break;
     }
     if (refused_ && version.value() >= refused_->version()) forgetRefusal();
