@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -10,11 +11,23 @@
 
 namespace keyturn::test {
 
+// The agent under test and its plugin folder: this build's (KEYTURN_AGENT_BINARY,
+// KEYTURN_PLUGIN_DIR), or another build's named by KEYTURN_TEST_AGENT_BINARY and
+// KEYTURN_TEST_PLUGIN_DIR — scripts/test runs the agent tests again with the static agent.
+inline std::string agentBinary() {
+  const char* other = std::getenv("KEYTURN_TEST_AGENT_BINARY");
+  return other && *other ? other : KEYTURN_AGENT_BINARY;
+}
+inline std::string agentPluginDir() {
+  const char* other = std::getenv("KEYTURN_TEST_PLUGIN_DIR");
+  return other && *other ? other : KEYTURN_PLUGIN_DIR;
+}
+
 class AgentProcess : public ServerProcess {
  public:
-  // Starts KEYTURN_AGENT_BINARY with `args` (without the program name).
+  // Starts agentBinary() with `args` (without the program name).
   explicit AgentProcess(const std::vector<std::string>& args)
-      : ServerProcess(KEYTURN_AGENT_BINARY, args) {}
+      : ServerProcess(agentBinary(), args) {}
 
   // True once a stderr line contains `needle`; false on timeout or exit.
   bool waitForLine(const std::string& needle,

@@ -209,7 +209,7 @@ TEST_CASE("an agent whose device key others can read refuses to start, naming th
   INFO(enrolled.all());
   REQUIRE(enrolled.exit == 0);
   ::chmod((a.state() + "/device.key").c_str(), 0644);
-  auto run = runProgram(KEYTURN_AGENT_BINARY, {"run", "--config", a.config()}, {}, 30);
+  auto run = runProgram(agentBinary(), {"run", "--config", a.config()}, {}, 30);
   CHECK(run.exit == 78);
   CHECK_THAT(run.err, Catch::Contains("insecure_permissions"));
   CHECK_THAT(run.err, Catch::Contains("device.key"));

@@ -40,13 +40,13 @@ std::string enrollmentCode(Tenant& t) {
 }
 
 ProgramRun agentCommand(const std::vector<std::string>& args) {
-  return runProgram(KEYTURN_AGENT_BINARY, args, {});
+  return runProgram(agentBinary(), args, {});
 }
 
 ProgramRun enroll(Tenant& t, const AgentHome& a, const std::string& expectSha) {
   return agentCommand({"enroll", "--server", t.url(), "--ca", t.ca, "--code", enrollmentCode(t), "--facts",
                        a.base + "/facts.json", "--config", a.config(), "--state", a.state(), "--plugins",
-                       KEYTURN_PLUGIN_DIR, "--expect-bundle-sha256", expectSha});
+                       agentPluginDir(), "--expect-bundle-sha256", expectSha});
 }
 
 void enrollOk(Tenant& t, const AgentHome& a) {
