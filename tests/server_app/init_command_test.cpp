@@ -15,6 +15,22 @@
 
 using namespace keyturn;
 using namespace keyturn::server;
+
+namespace {
+
+// Loads the configuration of `dir` after setting `key` to `value` in the file init wrote
+// (the key must be there: init writes every setting with its default).
+Result<ServerConfig> loadWith(const std::string& dir, const std::string& key, const std::string& value) {
+  const std::string file = dir + "/keyturn-server.properties";
+  std::string text = readFile(file, 1 << 20).value();
+  auto at = text.find(key);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, text.find('\n', at) - at, key + " = " + value);
+  REQUIRE(writeFileAtomic(file, text, 0600).empty());
+  return ServerConfig::load(dir);
+}
+
+}  // namespace
 using keyturn::test::fileMode;
 using keyturn::test::TempDir;
 
@@ -114,18 +130,8 @@ TEST_CASE("keyturn.artifacts.retention_s defaults to 30 days, 0 turns pruning of
   auto config = InitCommand::initialize(dir, "contoso", "keyturn.contoso.test");
   REQUIRE(config);
   CHECK(ServerConfig::load(dir)->artifactRetentionSeconds == 30 * 86400);
-  const std::string file = dir + "/keyturn-server.properties";
-  std::string text = readFile(file, 1 << 20).value();
-  auto with = [&](const std::string& value) {
-    std::string changed = text;
-    auto at = changed.find("keyturn.artifacts.retention_s");
-    REQUIRE(at != std::string::npos);
-    changed.replace(at, changed.find('\n', at) - at, "keyturn.artifacts.retention_s = " + value);
-    REQUIRE(writeFileAtomic(file, changed, 0600).empty());
-    return ServerConfig::load(dir);
-  };
-  CHECK(with("0")->artifactRetentionSeconds == 0);
-  auto negative = with("-1");
+  CHECK(loadWith(dir, "keyturn.artifacts.retention_s", "0")->artifactRetentionSeconds == 0);
+  auto negative = loadWith(dir, "keyturn.artifacts.retention_s", "-1");
   REQUIRE_FALSE(negative);
   CHECK(negative.reason() == "malformed");
   CHECK_THAT(negative.detail(), Catch::Contains("keyturn.artifacts.retention_s"));
@@ -136,22 +142,13 @@ TEST_CASE("keyturn.agents.redelivery_s is written by init as 60, can be shortene
   TempDir tmp;
   std::string dir = tmp / "data";
   REQUIRE(InitCommand::initialize(dir, "contoso", "keyturn.contoso.test"));
-  const std::string file = dir + "/keyturn-server.properties";
-  std::string text = readFile(file, 1 << 20).value();
-  CHECK_THAT(text, Catch::Contains("keyturn.agents.redelivery_s: 60"));
+  CHECK_THAT(readFile(dir + "/keyturn-server.properties", 1 << 20).value(),
+             Catch::Contains("keyturn.agents.redelivery_s: 60"));
   CHECK(ServerConfig::load(dir)->redeliverySeconds == 60);
-  auto with = [&](const std::string& value) {
-    std::string changed = text;
-    auto at = changed.find("keyturn.agents.redelivery_s");
-    REQUIRE(at != std::string::npos);
-    changed.replace(at, changed.find('\n', at) - at, "keyturn.agents.redelivery_s = " + value);
-    REQUIRE(writeFileAtomic(file, changed, 0600).empty());
-    return ServerConfig::load(dir);
-  };
-  CHECK(with("5")->redeliverySeconds == 5);
+  CHECK(loadWith(dir, "keyturn.agents.redelivery_s", "5")->redeliverySeconds == 5);
   for (const char* bad : {"0", "-3", "86401", "soon"}) {
     INFO(bad);
-    auto refused = with(bad);
+    auto refused = loadWith(dir, "keyturn.agents.redelivery_s", bad);
     REQUIRE_FALSE(refused);
     CHECK(refused.reason() == "malformed");
     CHECK_THAT(refused.detail(), Catch::Contains("keyturn.agents.redelivery_s"));
