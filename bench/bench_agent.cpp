@@ -15,6 +15,9 @@
 //            (default 5): the agent's download + verification time (MiB/s) from its log,
 //            and the complete call to the plugin's (fake) dpkg starting
 // Figures go to docs/performance.md ("Agent (issue 4)"); nothing here asserts a time.
+// The agent is this build's keyturn-agent and plugins, or another build's named by
+// KEYTURN_TEST_AGENT_BINARY and KEYTURN_TEST_PLUGIN_DIR (e.g. the static agent of
+// build-static, docs/performance.md).
 #include <unistd.h>
 
 #include <csignal>
@@ -38,6 +41,7 @@
 #include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
 #include "keyturn/jws.h"
+#include "agent_process.h"  // agentBinary(), agentPluginDir()
 #include "program.h"
 #include "workflow_fixture.h"  // signOver (header only)
 
@@ -74,7 +78,7 @@ class EnrolledAgent {
                              {{"Authorization", server.bearer("alice")}});
     require(code.status == 201, "enrollment code", code.body);
     auto enrolled = keyturn::test::runProgram(
-        KEYTURN_AGENT_BINARY,
+        keyturn::test::agentBinary(),
         {"enroll", "--server", "https://localhost:" + std::to_string(server.port), "--ca",
          server.config.caCertificate, "--code",
          json::parseObject(code.body).value()->getValue<std::string>("code"), "--facts",
@@ -90,7 +94,7 @@ class EnrolledAgent {
 
   std::unique_ptr<ServerProcess> run(const std::map<std::string, std::string>& env = {}) const {
     auto p = std::make_unique<ServerProcess>(
-        KEYTURN_AGENT_BINARY, std::vector<std::string>{"run", "--config", config(), "--log-format", "json"},
+        keyturn::test::agentBinary(), std::vector<std::string>{"run", "--config", config(), "--log-format", "json"},
         env);
     require(!p->waitForLine("\"connected\"", std::chrono::seconds(60)).empty(), "keyturn-agent run",
             p->stderrText());
@@ -204,14 +208,14 @@ int runRss(const AgentOptions& options) {
               "(goal <= 10 MiB)\n",
               options.idleSeconds);
   BenchServer server;
-  EnrolledAgent shipped(server, "bench-rss", KEYTURN_PLUGIN_DIR);
+  EnrolledAgent shipped(server, "bench-rss", keyturn::test::agentPluginDir());
   idleRss(shipped, "as shipped (3 plugins)", options, {});
   idleRss(shipped, "MALLOC_ARENA_MAX=1", options, {{"MALLOC_ARENA_MAX", "1"}});
   // The same agent with a plugin folder holding only the device plugin (lock, restart,
   // retire, wipe): what loading the script and app plugins costs.
   const std::string only = server.tmp / "plugins-device-only";
   fs::create_directories(only);
-  for (const auto& e : fs::directory_iterator(KEYTURN_PLUGIN_DIR))
+  for (const auto& e : fs::directory_iterator(keyturn::test::agentPluginDir()))
     if (e.path().filename().string().find("device") != std::string::npos)
       fs::copy_file(e.path(), only + "/" + e.path().filename().string());
   EnrolledAgent deviceOnly(server, "bench-rss-device", only);
@@ -282,7 +286,7 @@ int runArtifact(const AgentOptions& options) {
   std::printf("== artifact: app.install of a %d MiB artifact on an online agent, %d runs\n", options.artifactMiB,
               options.artifactRounds);
   BenchServer server;
-  EnrolledAgent agent(server, "bench-artifact", KEYTURN_PLUGIN_DIR);
+  EnrolledAgent agent(server, "bench-artifact", keyturn::test::agentPluginDir());
   const std::string dpkg = agent.base() + "/bin/dpkg", starts = agent.base() + "/dpkg-starts";
   std::ofstream(dpkg) << "#!/bin/sh\necho $(($(/bin/date +%s%N) / 1000)) >> " << starts << "\n";
   fs::permissions(dpkg, fs::perms::owner_all);
@@ -354,7 +358,7 @@ int runFloor(const AgentOptions& options) {
               "code, after %.0f s idle\n",
               options.idleSeconds);
   BenchServer server;
-  EnrolledAgent agent(server, "bench-floor", KEYTURN_PLUGIN_DIR);
+  EnrolledAgent agent(server, "bench-floor", keyturn::test::agentPluginDir());
   {
     ServerProcess bare(KEYTURN_FLOOR_BARE_BINARY, {});
     require(!bare.waitForLine("connected", std::chrono::seconds(10)).empty(), "bench_floor_bare", bare.stderrText());
@@ -384,7 +388,7 @@ int runLatency(const AgentOptions& options) {
               "(goal < 1 s median)\n",
               options.rounds);
   BenchServer server;
-  EnrolledAgent agent(server, "bench-latency", KEYTURN_PLUGIN_DIR);
+  EnrolledAgent agent(server, "bench-latency", keyturn::test::agentPluginDir());
   auto p = agent.run();
   auto c = server.client();
   c->send("GET", "/healthz");  // the handshake, outside the timer
