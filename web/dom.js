@@ -70,6 +70,11 @@ export function field(label, input, help) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), input, helpEl);
 }
 
+// The id of the tab a keyboard user just moved to. Selecting a tab re-renders the page,
+// which replaces the tab list: the new list gives that tab the focus back, so the user
+// stays in the tab list instead of being sent to the page's heading.
+let focusAfterRender = null;
+
 // Tabs with arrow-key navigation (WAI-ARIA tabs pattern); `onSelect(key)`.
 export function tabs(items, selected, onSelect) {
   const list = h('div', { role: 'tablist', class: 'tabs' });
@@ -93,10 +98,16 @@ export function tabs(items, selected, onSelect) {
     if (next) {
       e.preventDefault();
       next.focus();
+      focusAfterRender = next.id;
       next.click();
     }
   });
   append(list, buttons);
+  const refocus = buttons.find((b) => b.id === focusAfterRender && b.getAttribute('aria-selected') === 'true');
+  if (refocus) {
+    focusAfterRender = null;
+    queueMicrotask(() => { if (refocus.isConnected) refocus.focus(); });
+  }
   return list;
 }
 
