@@ -103,11 +103,12 @@ export function tabs(items, selected, onSelect) {
     }
   });
   append(list, buttons);
-  const refocus = buttons.find((b) => b.id === focusAfterRender && b.getAttribute('aria-selected') === 'true');
-  if (refocus) {
-    focusAfterRender = null;
-    queueMicrotask(() => { if (refocus.isConnected) refocus.focus(); });
-  }
+  // Used by the next tab list drawn, whatever it is: a choice whose page never came
+  // (an error) must not pull the focus later.
+  const wanted = focusAfterRender;
+  focusAfterRender = null;
+  const refocus = buttons.find((b) => b.id === wanted && b.getAttribute('aria-selected') === 'true');
+  if (refocus) queueMicrotask(() => { if (refocus.isConnected) refocus.focus(); });
   return list;
 }
 

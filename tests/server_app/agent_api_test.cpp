@@ -378,3 +378,24 @@ TEST_CASE("facts: a device reports its facts, which the device list shows",
                    "{\"platform\":\"" + std::string(40000, 'x') + "\"}");
   CHECK(big.status == 413);
 }
+
+TEST_CASE("tokens: a token delivered without a result is sent again after keyturn.agents.redelivery_s, "
+          "not before",
+          "[api][agent]") {
+  ApiServer server([](server::ServerConfig &c) { c.redeliverySeconds = 1; });
+  EnrolledAgent a = server.enroll("laptop-17");
+  queueToken(server, "r-1", "laptop-17");
+  auto tokensIn = [&](const HttpReply &reply) {
+    REQUIRE(reply.status == 200);
+    return parseBody(reply)->getArray("tokens")->size();
+  };
+  CHECK(tokensIn(server.agent(a, "GET", "/api/v1/agent/tokens?wait=0")) == 1);
+  // Delivered just now: not again while the lease runs.
+  CHECK(tokensIn(server.agent(a, "GET", "/api/v1/agent/tokens?wait=0")) == 0);
+  // The lease is whole seconds of the clock: 2.1 s is past a 1 s lease whatever the
+  // fraction of a second the delivery fell on, and far short of the default 60 s.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  HttpReply again = server.agent(a, "GET", "/api/v1/agent/tokens?wait=0");
+  REQUIRE(tokensIn(again) == 1);
+  CHECK(parseBody(again)->getArray("tokens")->getObject(0)->getValue<std::string>("request") == "r-1");
+}

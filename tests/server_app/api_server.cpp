@@ -53,13 +53,14 @@ Poco::JSON::Object::Ptr parseBody(const HttpReply &reply) {
   return o.value();
 }
 
-ApiServer::ApiServer() {
+ApiServer::ApiServer(const std::function<void(server::ServerConfig &)> &configure) {
   dir = tmp / "data";
   auto c = server::InitCommand::initialize(dir, "contoso", "localhost");
   REQUIRE(c);
   config = c.value();
   config.bind = "127.0.0.1:8443";
   config.artifactMaxBytes = kArtifactMaxBytes;
+  if (configure) configure(config);
   REQUIRE(config.save(dir));
   auto issuer =
       json::parseObject(readFile(dir + "/issuer.pub.json", 4096).value())

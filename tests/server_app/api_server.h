@@ -8,6 +8,7 @@
 
 #include <Poco/JSON/Object.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,7 +35,8 @@ struct EnrolledAgent {
 
 class ApiServer {
 public:
-  ApiServer();
+  // `configure` may change the configuration init wrote before the server starts.
+  explicit ApiServer(const std::function<void(server::ServerConfig &)> &configure = {});
   ~ApiServer();
 
   // Plain HTTPS (no client certificate) and with a session.
