@@ -12,5 +12,7 @@ int verifyCommand(int argc, char** argv);  // argv[1] == "verify"
 int enrollCommand(int argc, char** argv);  // argv[1] == "enroll"
 int runCommand(int argc, char** argv);     // argv[1] == "run"
 int statusCommand(int argc, char** argv);  // argv[1] == "status"
+// The agent's version and its libraries' versions and origins (docs/agent.md).
+int versionCommand(int argc, char** argv);  // argv[1] == "version"
 
 }  // namespace keyturn::agent

@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "                       [--expect-bundle-sha256 HEX] [--config FILE] [--state DIR] [--plugins DIR]\n"
     "  keyturn-agent run    [--config FILE] [--log-format text|json]\n"
     "  keyturn-agent status [--config FILE] [-o json]\n"
+    "  keyturn-agent version [-o json]\n"
     "\n"
     "trust, verify and enroll print one JSON line. Exit status: 0 accept, 1 reject, 2 usage or I/O error.\n"
     "Defaults: --config /etc/keyturn/agent.conf, --state /var/lib/keyturn.\n";
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   if (command == "enroll") return keyturn::agent::enrollCommand(argc, argv);
   if (command == "run") return keyturn::agent::runCommand(argc, argv);
   if (command == "status") return keyturn::agent::statusCommand(argc, argv);
+  if (command == "version" || command == "--version") return keyturn::agent::versionCommand(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
     std::cout << kUsage;
     return 0;

@@ -23,6 +23,13 @@ while read -r sym; do
   case $sym in _IO_stdin_used|_edata|_end|__bss_start|_init|_fini|*@*) continue ;; esac
   grep -qxF "$sym" <<<"$allowed" || { echo "FAIL: $agent exports $sym, which no plugin uses"; fail=1; }
 done < <(nm -D --defined-only "$agent" | awk '$2 != "u" {print $3}')
+# And the agent says so to its administrator: `keyturn-agent version` reports OpenSSL and
+# Poco as built in, so a security team knows an advisory needs a new agent.
+version=$("$agent" version -o json) || { echo "FAIL: $agent version exited $?"; fail=1; }
+for lib in OpenSSL Poco SQLite Lua; do
+  grep -q "{\"name\":\"$lib\",\"version\":\"[^\"]*\",\"from\":\"keyturn-agent\"}" <<<"$version" \
+    || { echo "FAIL: keyturn-agent version does not report $lib as built in: $version"; fail=1; }
+done
 exported=$(nm -D --defined-only "$agent" | wc -l)
 [ "$exported" -gt 0 ] || { echo "FAIL: $agent exports nothing to its plugins"; fail=1; }
 [ "$fail" = 0 ] && echo "ok: no shared Poco/OpenSSL/libstdc++; $exported symbols exported to plugins"

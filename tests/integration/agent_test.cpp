@@ -1,10 +1,13 @@
 // The agent daemon end to end: the real coordinator on loopback and real `keyturn-agent`
 // processes, each with its own configuration, state folder and sandboxed wipe (the
 // `paths` strategy on a temporary folder: nothing on the machine is touched).
+#include <openssl/crypto.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <Poco/Environment.h>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -242,4 +245,45 @@ TEST_CASE("an agent keeps running while the coordinator is down and catches up w
   CHECK(waitForTarget(t, id, "laptop-8", "succeeded", 60) == "succeeded");
   CHECK(a.wiped());
   CHECK(agent.stop(SIGTERM) == 0);
+}
+
+TEST_CASE(
+    "keyturn-agent version names the OpenSSL, Poco, SQLite and Lua it runs with and where each is",
+    "[integration][agent]") {
+  auto run = agentCommand({"version", "-o", "json"});
+  INFO(run.all());
+  REQUIRE(run.exit == 0);
+  auto answer = jsonOf(run);
+  CHECK(answer->getValue<std::string>("agent") == KEYTURN_PROJECT_VERSION);
+  // The agent's copies are the versions of Debian's packages this build compiled against
+  // (the static agent's Poco is built from the same source package, scripts/static-deps).
+  auto v = Poco::Environment::libraryVersion();
+  std::map<std::string, std::string> expected{
+      {"OpenSSL", OpenSSL_version(OPENSSL_FULL_VERSION_STRING)},
+      {"Poco", std::to_string(v >> 24) + "." + std::to_string((v >> 16) & 0xFF) + "." +
+                   std::to_string((v >> 8) & 0xFF)},
+      {"SQLite", sqlite3_libversion()},
+      {"Lua", "5.4."}};
+  auto libs = answer->getArray("libraries");
+  REQUIRE(libs->size() == expected.size());
+  for (std::size_t i = 0; i < libs->size(); ++i) {
+    auto lib = libs->getObject(i);
+    std::string name = lib->getValue<std::string>("name");
+    std::string version = lib->getValue<std::string>("version");
+    std::string from = lib->getValue<std::string>("from");
+    INFO(name << " " << version << " from " << from);
+    REQUIRE(expected.count(name) == 1);
+    CHECK(version.rfind(expected[name], 0) == 0);
+    // Built in, or a shared library file that exists.
+    CHECK((from == "keyturn-agent" || (!from.empty() && from.front() == '/' && fs::exists(from))));
+  }
+
+  auto text = agentCommand({"version"});
+  REQUIRE(text.exit == 0);
+  CHECK_THAT(text.out, Catch::StartsWith(std::string("keyturn-agent ") + KEYTURN_PROJECT_VERSION + "\n"));
+  CHECK_THAT(text.out, Catch::Contains("  OpenSSL " + expected["OpenSSL"] + " ("));
+
+  auto bad = agentCommand({"version", "-o", "yaml"});
+  CHECK(bad.exit == 2);
+  CHECK_THAT(bad.err, Catch::Contains("-o must be text or json"));
 }

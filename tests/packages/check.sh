@@ -75,11 +75,22 @@ expect_field "$cli_deb" Package '^keyturn$'
 for deb in "$agent_deb" "$server_deb" "$cli_deb"; do
   expect_field "$deb" Version "^${version//./\\.}$"
   expect_field "$deb" Depends 'libc6'
+done
+for deb in "$server_deb" "$cli_deb"; do
   expect_field "$deb" Depends 'libpoco(foundation|net|util|json|netssl|crypto)[0-9]+'
   expect_field "$deb" Depends 'libssl3'
 done
-# The agent links SQLite and Lua statically (its idle memory, docs/decisions.md); the
-# coordinator and the CLI use the shared libraries.
+# The agent links SQLite and Lua statically (its idle memory, docs/decisions.md), and in
+# the build the packages are made from (scripts/build: KEYTURN_STATIC_AGENT) Poco, OpenSSL
+# and libstdc++ too: it then needs only the C runtime and the unwinder. The coordinator
+# and the CLI use the shared libraries.
+if grep -q '^KEYTURN_STATIC_AGENT:BOOL=ON$' "$build/CMakeCache.txt"; then
+  expect_field "$agent_deb" Depends '^init-system-helpers \([^)]*\), libc6 \([^)]*\), libgcc-s1 \([^)]*\)$'
+else
+  echo "   not the static agent (KEYTURN_STATIC_AGENT is off): the agent package needs shared Poco and OpenSSL"
+  expect_field "$agent_deb" Depends 'libpoco(foundation|net|util|json|netssl|crypto)[0-9]+'
+  expect_field "$agent_deb" Depends 'libssl3'
+fi
 expect_field "$server_deb" Depends 'liblua5\.4-0'
 expect_field "$cli_deb" Depends 'liblua5\.4-0'
 ! [[ "$(field "$agent_deb" Depends)" =~ libsqlite3|liblua ]] || fail "the agent depends on SQLite or Lua: $(field "$agent_deb" Depends)"
