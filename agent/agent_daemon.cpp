@@ -167,6 +167,9 @@ void AgentDaemon::releaseFreedMemory() {
   // processing free most of what they allocate, but glibc keeps freed pages in the heap.
   // Give them back to the kernel so an idle agent holds only what it still uses
   // (docs/performance.md "Agent"). Only after work, never on an idle poll.
+  // The policy worker (a forked child holding the bundle's Lua) goes too: the next token
+  // forks a fresh one, so an idle agent is a single process.
+  if (bundle_ && bundle_->engine) bundle_->engine->releaseWorker();
   ::malloc_trim(0);
   worked_ = false;
 }

@@ -92,6 +92,14 @@ class PolicyEngine::Impl {
 
   PolicyDecision evaluate(const PolicyRequest& req, const DeviceFacts& device);
   const std::vector<PolicyInfo>& infos() const { return infos_; }
+  void release() {
+    std::lock_guard<std::mutex> lock(mu_);
+    worker_.stop();
+  }
+  bool running() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return worker_.alive();
+  }
 
  private:
   std::vector<PolicySource> sources_;  // kept: a replacement worker is forked from them
@@ -193,5 +201,9 @@ PolicyDecision PolicyEngine::evaluate(const PolicyRequest& req, const DeviceFact
 }
 
 const std::vector<PolicyInfo>& PolicyEngine::policies() const { return impl_->infos(); }
+
+void PolicyEngine::releaseWorker() const { impl_->release(); }
+
+bool PolicyEngine::workerRunning() const { return impl_->running(); }
 
 }  // namespace keyturn

@@ -13,7 +13,7 @@ namespace keyturn::test {
 
 // The agent under test and its plugin folder: this build's (KEYTURN_AGENT_BINARY,
 // KEYTURN_PLUGIN_DIR), or another build's named by KEYTURN_TEST_AGENT_BINARY and
-// KEYTURN_TEST_PLUGIN_DIR — scripts/test runs the agent tests again with the static agent.
+// KEYTURN_TEST_PLUGIN_DIR, to test (or bench_agent to measure) another build's agent.
 inline std::string agentBinary() {
   const char* other = std::getenv("KEYTURN_TEST_AGENT_BINARY");
   return other && *other ? other : KEYTURN_AGENT_BINARY;

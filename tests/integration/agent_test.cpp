@@ -14,6 +14,7 @@
 #include <memory>
 #include <thread>
 
+#include "child_processes.h"
 #include "fleet.h"
 #include "keyturn/crypto_util.h"
 #include "keyturn/json.h"
@@ -21,6 +22,19 @@
 using namespace keyturn;
 using namespace keyturn::test;
 namespace fs = std::filesystem;
+
+namespace {
+
+// True once `pid` has no child process; false if one is still there after 10 s.
+bool becomesOneProcess(pid_t pid) {
+  for (int i = 0; i < 200; ++i) {
+    if (childrenOf(pid).empty()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+}  // namespace
 
 TEST_CASE(
     "two enrolled agents: a completed wipe runs on exactly the targeted one and its result reaches "
@@ -286,4 +300,25 @@ TEST_CASE(
   auto bad = agentCommand({"version", "-o", "yaml"});
   CHECK(bad.exit == 2);
   CHECK_THAT(bad.err, Catch::Contains("-o must be text or json"));
+}
+
+TEST_CASE(
+    "an idle agent is one process: its policy worker is released after start and after a token, and "
+    "forked again for the next token",
+    "[integration][agent]") {
+  Tenant t;
+  AgentHome a(t, "laptop-1");
+  enrollOk(t, a);
+  std::ofstream(a.config(), std::ios::app) << "plugins.wipe.strategy = paths\n"
+                                           << "plugins.wipe.paths = " << a.base << "/wipe\n";
+  auto agent = startAgent(a);
+  // Startup verified the bundle and loaded its policies in a worker; idle, it is gone.
+  CHECK(becomesOneProcess(agent->pid()));
+  // A protected wipe: its policy evaluation needs a worker again.
+  std::string id = approvedWipe(t, "laptop-1", "Reassigned to another employee");
+  std::string state = waitForTarget(t, id, "laptop-1", "succeeded");
+  INFO(agent->log());
+  REQUIRE(state == "succeeded");
+  CHECK(a.wiped());
+  CHECK(becomesOneProcess(agent->pid()));
 }

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "child_processes.h"
 #include "keyturn/policy_engine.h"
 
 using Catch::Matchers::Contains;
@@ -288,26 +289,7 @@ TEST_CASE("a policy that keeps the CPU busy in Lua is stopped by the wall-time c
   CHECK_THAT(d.status.detail(), Contains("policy time limit (50 ms) exceeded"));
 }
 
-// The pids whose parent is this process, zombies included (read from /proc, so that
-// workers of engines other tests keep alive in the same process do not count).
-static std::set<int> childPids() {
-  std::set<int> out;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream stat(e.path() / "stat");
-    std::string line;
-    if (!std::getline(stat, line)) continue;
-    auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    std::string state;
-    int ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == ::getpid()) out.insert(std::stoi(name));
-  }
-  return out;
-}
+static std::set<int> childPids() { return keyturn::test::childrenOf(::getpid()); }
 
 TEST_CASE("destroying the engine kills and reaps its worker") {
   std::set<int> before = childPids();
@@ -316,6 +298,23 @@ TEST_CASE("destroying the engine kills and reaps its worker") {
     CHECK(childPids().size() == before.size() + 1);
   }
   CHECK(childPids() == before);
+}
+
+TEST_CASE("a released worker is reaped, and the next evaluation forks a fresh one with the same policies") {
+  std::set<int> before = childPids();
+  auto engine = engineFor("return { approvals = 2, group = 'g' }");
+  CHECK(engine->workerRunning());
+  engine->releaseWorker();
+  CHECK_FALSE(engine->workerRunning());
+  CHECK(childPids() == before);  // killed and reaped: no zombie left behind
+  engine->releaseWorker();       // releasing twice is harmless
+
+  PolicyDecision d = engine->evaluate(wipe(), {});
+  REQUIRE(d.status.isOk());
+  REQUIRE(d.requirements.size() == 1);
+  CHECK(d.requirements[0].approvals == 2);
+  CHECK(engine->workerRunning());
+  CHECK(childPids().size() == before.size() + 1);
 }
 
 TEST_CASE("a policy cannot make its error message or deny reason huge") {

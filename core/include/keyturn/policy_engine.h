@@ -113,6 +113,13 @@ class PolicyEngine {
 
   const std::vector<PolicyInfo>& policies() const;
 
+  // Stops the worker process if one runs; the next evaluate() forks a fresh one from the
+  // same sources (as after a worker killed at a limit). For a caller idle most of the
+  // time: the agent releases it after its token work, so an idle agent is one process.
+  void releaseWorker() const;
+  // True while a worker process runs (tests, status).
+  bool workerRunning() const;
+
   class Impl;
 
  private:
