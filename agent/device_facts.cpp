@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "keyturn/json.h"
+#include "linked_libraries.h"
 
 namespace keyturn::agent {
 namespace {
@@ -80,7 +81,7 @@ std::string agentReportJson(const DeviceFacts& facts, const std::string& hostnam
   std::string out = factsReportJson(facts, hostname);
   out.pop_back();  // the closing brace
   return out + ",\"agent_version\":" + json::quote(agentVersion) + ",\"bundle_version\":" +
-         std::to_string(bundleVersion) + "}";
+         std::to_string(bundleVersion) + ",\"libraries\":" + linkedLibrariesJson(linkedLibraries()) + "}";
 }
 
 }  // namespace keyturn::agent

@@ -26,8 +26,9 @@ DeviceFacts agentFacts(const AgentConfig& config, const DetectedFacts& detected)
 // when empty (an id the coordinator assigns at enrollment).
 std::string factsReportJson(const DeviceFacts& facts, const std::string& hostname);
 
-// The daemon's facts report: factsReportJson plus the agent's program version and the
-// trust bundle version it holds (not facts: the coordinator stores them beside them).
+// The daemon's facts report: factsReportJson plus the agent's program version, the
+// trust bundle version it holds and its libraries (linked_libraries.h): not facts, the
+// coordinator stores them beside them.
 std::string agentReportJson(const DeviceFacts& facts, const std::string& hostname, const std::string& agentVersion,
                             std::uint64_t bundleVersion);
 

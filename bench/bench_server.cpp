@@ -21,7 +21,7 @@ namespace keyturn::bench {
 void insertCorporateDevice(server::Store& store, const std::string& id, std::int64_t at) {
   server::DeviceRecord rec{id, "fp-" + id,
                            "{\"id\":" + json::quote(id) + ",\"ownership\":\"corporate\",\"platform\":\"linux\"}",
-                           at, std::nullopt, std::nullopt, std::nullopt, std::nullopt};
+                           at, std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt};
   require(bool(store.insertDevice(rec, std::nullopt)), "inserting device " + id);
 }
 

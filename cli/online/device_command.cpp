@@ -65,6 +65,12 @@ int deviceCommand(int argc, char** argv) {
         if (!field(d, k).empty()) s << "  " << k << "=" << field(d, k);
       if (!field(d, "agent_version").empty()) s << "  agent=" << field(d, "agent_version");
       if (!field(d, "bundle_version").empty()) s << "  bundle=v" << field(d, "bundle_version");
+      // The OpenSSL the agent runs with (the one advisories name most); all of its
+      // libraries, and whether each is built in, are in -o json's agent_libraries.
+      if (auto libs = d->getArray("agent_libraries"))
+        for (std::size_t i = 0; i < libs->size(); ++i)
+          if (auto l = libs->getObject(static_cast<unsigned>(i)); l && field(l, "name") == "OpenSSL")
+            s << "  openssl=" << field(l, "version");
       if (auto seen = d->optValue<Poco::Int64>("last_seen", 0); seen > 0)
         s << "  last_seen=" << isoTime(static_cast<std::uint64_t>(seen));
       if (auto groups = d->getArray("groups"); groups && groups->size() > 0)

@@ -346,13 +346,49 @@ void results(ServerContext &context, HTTPServerRequest &request,
   sendJson(response, HTTPResponse::HTTP_OK, out + "]}");
 }
 
+// The agent's `libraries` (docs/agent.md "Reported versions"): at most 16 entries of
+// exactly {name 1..32, version 1..64, from 1..256 characters}, written back in that
+// form. Not facts: policies never see them.
+std::string checkedLibrariesJson(const Poco::JSON::Object &body) {
+  auto list = json::getArray(body, "libraries", "body");
+  if (!list)
+    malformed(list.detail());
+  if (list.value()->size() > 16)
+    malformed("body member libraries holds at most 16 entries");
+  std::string out = "[";
+  for (std::size_t i = 0; i < list.value()->size(); ++i) {
+    std::string where = "libraries[" + std::to_string(i) + "]";
+    auto entry = json::asObject(list.value()->get(static_cast<unsigned>(i)), where);
+    if (!entry)
+      malformed(entry.detail());
+    if (Status s = json::onlyMembers(*entry.value(), {"name", "version", "from"}, where); !s)
+      malformed(s.detail());
+    out += i ? "," : "";
+    const char *sep = "{";
+    for (auto [key, most] : {std::pair<const char *, std::size_t>{"name", 32},
+                             {"version", 64}, {"from", 256}}) {
+      auto value = json::getString(*entry.value(), key, where);
+      if (!value)
+        malformed(value.detail());
+      const std::string &text = value.value();
+      if (text.empty() || json::codePoints(text) > most)
+        malformed(where + " member " + key + " must be 1.." + std::to_string(most) +
+                  " characters");
+      out += sep + json::quote(key) + ":" + json::quote(text);
+      sep = ",";
+    }
+    out += "}";
+  }
+  return out + "]";
+}
+
 void facts(ServerContext &context, HTTPServerRequest &request,
            HTTPServerResponse &response) {
   DeviceRecord device = authenticateDevice(context, request);
   auto body = readJsonObject(request, kMaxFactsBytes,
                              {"id", "hostname", "ownership", "platform",
                               "os_version", "groups", "tags", "agent_version",
-                              "bundle_version"});
+                              "bundle_version", "libraries"});
   // The agent's program and trust bundle versions travel with the facts but are
   // not facts (policies never see them): both or neither.
   auto agentVersion = optionalString(*body, "agent_version");
@@ -363,16 +399,23 @@ void facts(ServerContext &context, HTTPServerRequest &request,
     malformed("body member agent_version must be 1..64 characters");
   if (bundleVersion && *bundleVersion < 1)
     malformed("body member bundle_version must be at least 1");
+  std::optional<std::string> libraries;
+  if (body->has("libraries")) {
+    if (!agentVersion)
+      malformed("body member libraries comes with agent_version");
+    libraries = checkedLibrariesJson(*body);
+  }
   body->remove("agent_version");
   body->remove("bundle_version");
+  body->remove("libraries");
   std::string factsJson = checkedFactsJson(*body, device.id);
   if (Status s = context.store->updateDeviceFacts(device.id, factsJson,
                                                   std::time(nullptr));
       !s)
     storageFailed(s.error());
   if (agentVersion) {
-    if (Status s = context.store->setDeviceVersions(device.id, *agentVersion,
-                                                    *bundleVersion);
+    if (Status s = context.store->setDeviceVersions(
+            device.id, *agentVersion, *bundleVersion, libraries.value_or(""));
         !s)
       storageFailed(s.error());
   }

@@ -157,6 +157,8 @@ std::string deviceJson(const DeviceRecord &d) {
          ",\"agent_version\":" +
          (d.agentVersion ? json::quote(*d.agentVersion) : std::string("null")) +
          ",\"bundle_version\":" + optionalTime(d.bundleVersion) +
+         ",\"agent_libraries\":" +
+         (d.agentLibrariesJson ? *d.agentLibrariesJson : std::string("null")) +
          ",\"groups\":" + groups + ",\"tags\":" + tags +
          ",\"facts\":" + json::stringify(facts) + "}";
 }

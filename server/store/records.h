@@ -92,6 +92,9 @@ struct DeviceRecord {
   // Reported by the agent with its facts (PUT /api/v1/agent/facts); unset until then.
   std::optional<std::string> agentVersion;
   std::optional<std::int64_t> bundleVersion;
+  // The agent's libraries as it reported them (a JSON array of {name, version, from},
+  // checked by the facts route; docs/agent.md "Reported versions").
+  std::optional<std::string> agentLibrariesJson;
 };
 
 // An uploaded artifact (app.install source "artifact"); its bytes are the file named

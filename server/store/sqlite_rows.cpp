@@ -108,6 +108,7 @@ DeviceRecord deviceOf(const Row& q) {
   d.removedAt = q.optionalInteger(5);
   d.agentVersion = q.optionalText(6);
   d.bundleVersion = q.optionalInteger(7);
+  d.agentLibrariesJson = q.optionalText(8);
   return d;
 }
 

@@ -23,7 +23,7 @@ inline constexpr const char* kTargetColumns =
     "request_id, device_id, idx, state, token, result_json, updated";
 inline constexpr const char* kDeviceColumns =
     "id, cert_fingerprint, facts_json, enrolled_at, last_contact, removed_at, agent_version,"
-    " bundle_version";
+    " bundle_version, agent_libraries";
 inline constexpr const char* kAuditColumns =
     "seq, at, actor, event, subject, detail_json, prev_hash, hash";
 

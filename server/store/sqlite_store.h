@@ -69,7 +69,7 @@ class SqliteStore final : public Store {
   Status updateDeviceFacts(const std::string& id, const std::string& factsJson,
                            std::int64_t at) override;
   Status setDeviceVersions(const std::string& id, const std::string& agentVersion,
-                           std::int64_t bundleVersion) override;
+                           std::int64_t bundleVersion, const std::string& librariesJson) override;
   Status touchDevice(const std::string& id, std::int64_t at) override;
   Status insertArtifact(const ArtifactRecord& artifact, const OptionalAudit& audit) override;
   Result<ArtifactRecord> getArtifact(const std::string& sha256) override;

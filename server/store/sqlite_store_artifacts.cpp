@@ -1,6 +1,7 @@
 // SqliteStore: artifacts (app.install source "artifact") and the versions agents report.
 #include <Poco/Data/RecordSet.h>
 #include <Poco/Data/Statement.h>
+#include <Poco/Nullable.h>
 
 #include "store/sqlite_rows.h"
 #include "store/sqlite_store.h"
@@ -29,12 +30,14 @@ ArtifactRecord artifactRow(RecordSet& rs) {
 }  // namespace
 
 Status SqliteStore::setDeviceVersions(const std::string& id, const std::string& agentVersion,
-                                      std::int64_t bundleVersion) {
+                                      std::int64_t bundleVersion, const std::string& librariesJson) {
   return write("set device versions", Durability::kNormal, [&]() -> Status {
     Statement st(db());
-    st << "UPDATE devices SET agent_version = ?, bundle_version = ?"
+    Poco::Nullable<std::string> libraries;
+    if (!librariesJson.empty()) libraries = librariesJson;
+    st << "UPDATE devices SET agent_version = ?, bundle_version = ?, agent_libraries = ?"
           " WHERE id = ? AND removed_at IS NULL",
-        bind(agentVersion), bind(Int64(bundleVersion)), bind(id);
+        bind(agentVersion), bind(Int64(bundleVersion)), bind(libraries), bind(id);
     if (st.execute() == 0) return Status::fail(kNotFound, "no active device " + id);
     return Status::ok();
   });

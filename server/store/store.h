@@ -131,10 +131,12 @@ class Store {
   virtual Result<std::vector<DeviceRecord>> listDevices(bool includeRemoved) = 0;
   virtual Status updateDeviceFacts(const std::string& id, const std::string& factsJson,
                                    std::int64_t at) = 0;
-  // Records the agent version and trust bundle version a device reported (with its
-  // facts). "not_found" if no such active device.
+  // Records the agent version, trust bundle version and libraries (a JSON array, ""
+  // when not reported) a device reported with its facts. "not_found" if no such
+  // active device.
   virtual Status setDeviceVersions(const std::string& id, const std::string& agentVersion,
-                                   std::int64_t bundleVersion) = 0;
+                                   std::int64_t bundleVersion,
+                                   const std::string& librariesJson) = 0;
   // Sets last_contact; relaxed durability (losing it on power failure is harmless).
   virtual Status touchDevice(const std::string& id, std::int64_t at) = 0;
   // Marks removed; "not_found" if unknown or already removed.

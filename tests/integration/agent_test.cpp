@@ -322,3 +322,23 @@ TEST_CASE(
   CHECK(a.wiped());
   CHECK(becomesOneProcess(agent->pid()));
 }
+
+TEST_CASE("the coordinator shows the libraries each agent runs with, as the agent itself reports them",
+          "[integration][agent]") {
+  Tenant t;
+  AgentHome a(t, "laptop-1");
+  enrollOk(t, a);
+  auto own = agentCommand({"version", "-o", "json"});
+  REQUIRE(own.exit == 0);
+  std::string expected = json::stringify(jsonOf(own)->get("libraries"));
+  auto agent = startAgent(a);  // its facts report, libraries included, precedes "connected"
+
+  auto list = t.cli("alice", {"device", "list", "-o", "json"});
+  INFO(list.all() << "\n" << agent->log());
+  REQUIRE(list.exit == 0);
+  auto device = jsonOf(list)->getArray("devices")->getObject(0);
+  REQUIRE(device->getValue<std::string>("id") == "laptop-1");
+  CHECK(json::stringify(device->get("agent_libraries")) == expected);
+  auto text = t.cli("alice", {"device", "list"});
+  CHECK_THAT(text.out, Catch::Contains(std::string("openssl=") + OpenSSL_version(OPENSSL_FULL_VERSION_STRING)));
+}

@@ -38,11 +38,11 @@ TEST_CASE("migrating an empty database reaches the latest version and re-running
   REQUIRE(first.isOk());
   CHECK(first.value() == migrator.latestVersion());
   const int tables = tableCount(session);
-  CHECK(tables == 14);  // schema_version + the 10 tables of 001_init.sql + the 2 of 003 + artifacts (005); 004 and 006 are indexes
+  CHECK(tables == 14);  // schema_version + the 10 tables of 001_init.sql + the 2 of 003 + artifacts (005); 004 and 006 are indexes, 007 a column
 
   int rows = 0;
   session << "SELECT COUNT(*) FROM schema_version", into(rows), now;
-  CHECK(rows == 6);
+  CHECK(rows == 7);
   // 004's indexes for the paginated listings and the outbox retention.
   int indexes = 0;
   session << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN"
@@ -56,12 +56,17 @@ TEST_CASE("migrating an empty database reaches the latest version and re-running
   session << "SELECT name FROM pragma_index_info('requests_by_target_set') ORDER BY seqno",
       into(columns), now;
   CHECK(columns == std::vector<std::string>{"tenant", "action", "target_root", "state"});
+  // 007: the libraries each agent reported.
+  int librariesColumn = 0;
+  session << "SELECT COUNT(*) FROM pragma_table_info('devices') WHERE name = 'agent_libraries'",
+      into(librariesColumn), now;
+  CHECK(librariesColumn == 1);
 
   auto second = migrator.migrate(session);
   REQUIRE(second.isOk());
   CHECK(second.value() == first.value());
   session << "SELECT COUNT(*) FROM schema_version", into(rows), now;
-  CHECK(rows == 6);
+  CHECK(rows == 7);
   CHECK(tableCount(session) == tables);
 }
 
@@ -70,7 +75,7 @@ TEST_CASE("dialect-specific migrations apply only to their dialect") {
   auto session = rawSession(dir.file("m.sqlite"));
   auto reached = Migrator("postgres-not-here").migrate(session);
   REQUIRE(reached.isOk());
-  CHECK(reached.value() == 6);  // the .sqlite trigger file (002) is skipped, 003 to 006 apply
+  CHECK(reached.value() == 7);  // the .sqlite trigger file (002) is skipped, 003 to 007 apply
   int triggers = -1;
   session << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'", into(triggers), now;
   CHECK(triggers == 0);

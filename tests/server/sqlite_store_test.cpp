@@ -214,7 +214,7 @@ TEST_CASE("devices, single-use enrollment codes, challenges and sessions") {
   CHECK(used->createdBy == "carol");
   CHECK(store->consumeEnrollmentCode("hash-1", "laptop-2", 151).reason() == "not_found");
 
-  REQUIRE(store->insertDevice({"laptop-1", "fp", R"({"os":"linux"})", 150, {}, {}, {}, {}}, std::nullopt)
+  REQUIRE(store->insertDevice({"laptop-1", "fp", R"({"os":"linux"})", 150, {}, {}, {}, {}, {}}, std::nullopt)
               .isOk());
   REQUIRE(store->touchDevice("laptop-1", 160).isOk());
   CHECK(store->getDevice("laptop-1")->lastContact == std::optional<std::int64_t>(160));

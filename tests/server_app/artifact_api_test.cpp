@@ -220,3 +220,55 @@ TEST_CASE("the agent and trust bundle versions reported with the facts are shown
   auto after = s.sendAs(s.aliceSession, "GET", "/api/v1/devices/laptop-9");
   CHECK(parseBody(after)->getValue<std::string>("agent_version") == "0.1.0");
 }
+
+TEST_CASE("the libraries an agent reports with its versions are shown per device, and a bad list is "
+          "refused naming the entry",
+          "[server_app][devices]") {
+  ApiServer s;
+  EnrolledAgent a = s.enroll("laptop-9");
+  const std::string versions = "\"agent_version\":\"0.1.0\",\"bundle_version\":1";
+  auto put = s.agent(a, "PUT", "/api/v1/agent/facts",
+                     "{" + versions +
+                         ",\"libraries\":[{\"name\":\"OpenSSL\",\"version\":\"3.0.19\",\"from\":\"keyturn-agent\"},"
+                         "{\"from\":\"/lib/x86_64-linux-gnu/libsqlite3.so.0\",\"version\":\"3.40.1\",\"name\":\"SQLite\"}]}");
+  REQUIRE(put.status == 204);
+  auto d = parseBody(s.sendAs(s.aliceSession, "GET", "/api/v1/devices/laptop-9"));
+  auto libs = d->getArray("agent_libraries");
+  REQUIRE(libs);
+  REQUIRE(libs->size() == 2);
+  CHECK(libs->getObject(0)->getValue<std::string>("name") == "OpenSSL");
+  CHECK(libs->getObject(0)->getValue<std::string>("version") == "3.0.19");
+  CHECK(libs->getObject(0)->getValue<std::string>("from") == "keyturn-agent");
+  CHECK(libs->getObject(1)->getValue<std::string>("from") == "/lib/x86_64-linux-gnu/libsqlite3.so.0");
+  CHECK_FALSE(d->getObject("facts")->has("libraries"));  // not facts: policies never see them
+
+  auto refused = [&](const std::string& body, const std::string& named) {
+    auto r = s.agent(a, "PUT", "/api/v1/agent/facts", body);
+    INFO(body << " -> " << r.status << " " << r.body);
+    CHECK(r.status == 400);
+    CHECK_THAT(parseBody(r)->getValue<std::string>("detail"), Catch::Contains(named));
+  };
+  refused("{\"libraries\":[]}", "agent_version");  // only with the versions
+  refused("{" + versions + ",\"libraries\":{}}", "libraries");
+  refused("{" + versions + ",\"libraries\":[\"OpenSSL\"]}", "libraries[0]");
+  refused("{" + versions + ",\"libraries\":[{\"name\":\"Lua\",\"version\":\"5.4.4\"}]}", "from");
+  refused("{" + versions +
+              ",\"libraries\":[{\"name\":\"Lua\",\"version\":\"5.4.4\",\"from\":\"x\",\"path\":\"y\"}]}",
+          "path");
+  refused("{" + versions + ",\"libraries\":[{\"name\":\"\",\"version\":\"1\",\"from\":\"x\"}]}",
+          "libraries[0] member name must be 1..32 characters");
+  refused("{" + versions + ",\"libraries\":[{\"name\":\"Lua\",\"version\":\"" + std::string(65, '5') +
+              "\",\"from\":\"x\"}]}",
+          "version must be 1..64");
+  std::string many;
+  for (int i = 0; i < 17; ++i) many += std::string(i ? "," : "") + "{\"name\":\"L\",\"version\":\"1\",\"from\":\"x\"}";
+  refused("{" + versions + ",\"libraries\":[" + many + "]}", "at most 16");
+  // Refused reports changed nothing.
+  auto after = parseBody(s.sendAs(s.aliceSession, "GET", "/api/v1/devices/laptop-9"));
+  CHECK(after->getArray("agent_libraries")->size() == 2);
+
+  // An agent that reports its versions without libraries (an older agent) clears them:
+  // the coordinator shows no list rather than one this program no longer runs with.
+  REQUIRE(s.agent(a, "PUT", "/api/v1/agent/facts", "{" + versions + "}").status == 204);
+  CHECK(parseBody(s.sendAs(s.aliceSession, "GET", "/api/v1/devices/laptop-9"))->isNull("agent_libraries"));
+}

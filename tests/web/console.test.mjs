@@ -248,6 +248,10 @@ return {
     body: {
       ownership: 'corporate', platform: 'debian', os_version: '12', groups: ['kiosks'], tags: { site: 'leeds' },
       agent_version: '0.1.0-test', bundle_version: 1,
+      libraries: [
+        { name: 'OpenSSL', version: '3.0.19', from: 'keyturn-agent' },
+        { name: 'SQLite', version: '3.40.1', from: '/lib/x86_64-linux-gnu/libsqlite3.so.0' },
+      ],
     },
   });
   assert.equal(report.status, 204, report.text);
@@ -259,6 +263,11 @@ return {
   await shot(alice, '02-devices');
   await visit(alice, `#/devices/laptop-17`);
   await alice.locator('dl.facts').getByText('leeds').waitFor();
+  // Which libraries the agent carries, and whether each is built in (a security advisory).
+  assert.equal((await alice.locator('ul.libraries li[data-library="OpenSSL"]').innerText()).trim(),
+    'OpenSSL 3.0.19 (built into the agent)');
+  assert.equal((await alice.locator('ul.libraries li[data-library="SQLite"]').innerText()).trim(),
+    'SQLite 3.40.1 /lib/x86_64-linux-gnu/libsqlite3.so.0');
   await shot(alice, '03-device-detail');
 
   const xss = '<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2"> Lost on the train';

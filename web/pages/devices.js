@@ -63,6 +63,15 @@ function agentOf(d) {
   return d.agent_version ? d.agent_version : h('span', { class: 'muted' }, 'not reported');
 }
 
+// The libraries the agent runs with, as it reported them: built in (the packaged agent)
+// or the shared library's path. An advisory for a built-in copy needs a new agent.
+function librariesOf(d) {
+  if (!Array.isArray(d.agent_libraries)) return h('span', { class: 'muted' }, 'not reported');
+  return h('ul', { class: 'libraries' }, d.agent_libraries.map((l) => h('li', { 'data-library': l.name },
+    `${l.name} ${l.version} `,
+    l.from === 'keyturn-agent' ? h('span', { class: 'muted' }, '(built into the agent)') : h('code', {}, l.from))));
+}
+
 async function one(main, id) {
   const [d, history] = await Promise.all([
     api('GET', `/api/v1/devices/${encodeURIComponent(id)}`),
@@ -78,6 +87,7 @@ async function one(main, id) {
     h('dt', {}, 'Last contact'), h('dd', {}, timeEl(d.last_seen)),
     h('dt', {}, 'Bundle'), h('dd', {}, bundleOf(d)),
     h('dt', {}, 'Agent version'), h('dd', {}, agentOf(d)),
+    h('dt', {}, 'Agent libraries'), h('dd', {}, librariesOf(d)),
     h('dt', {}, 'Enrolled'), h('dd', {}, timeEl(d.enrolled_at)),
     d.removed_at ? [h('dt', {}, 'Removed'), h('dd', {}, timeEl(d.removed_at))] : null),
   h('details', {}, h('summary', {}, 'Reported facts (JSON)'), h('pre', { class: 'params' }, JSON.stringify(d.facts, null, 2)))));
