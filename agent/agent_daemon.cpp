@@ -215,6 +215,9 @@ void AgentDaemon::decideTokens() {
     log_.error("cannot finish interrupted executions", {LogField::str("detail", s.detail())});
   if (Status s = processor_->processInbox(bundle_.value(), facts_); !s)
     log_.error("cannot decide received tokens now; they stay in the inbox", {LogField::str("detail", s.detail())});
+  // Deciding started the policy worker (a token waiting for its artifact is decided again
+  // on every round): release it now rather than after the next long poll.
+  if (bundle_->engine && bundle_->engine->workerRunning()) releaseFreedMemory();
 }
 
 void AgentDaemon::noteContact() {

@@ -26,6 +26,17 @@ std::string origin(const void* symbol) {
   return there.dli_fname && *there.dli_fname ? there.dli_fname : "unknown";
 }
 
+// For a library built into the agent: the Debian package version it was compiled from
+// (with Debian's revision, as advisories name it) when that version is the running
+// copy's upstream version followed by a revision; otherwise the upstream version alone.
+std::string versionOf(const std::string& upstream, const std::string& from, const char* package) {
+  std::string p = package;
+  if (from != "keyturn-agent" || p.size() <= upstream.size() || p.compare(0, upstream.size(), upstream) != 0 ||
+      p[upstream.size()] != '-')
+    return upstream;
+  return p;
+}
+
 std::string pocoVersion() {
   // 0xAABBCCDD: major AA, minor BB, revision CC (as Poco/Version.h).
   auto v = Poco::Environment::libraryVersion();
@@ -36,14 +47,16 @@ std::string pocoVersion() {
 }  // namespace
 
 std::vector<LinkedLibrary> linkedLibraries() {
-  return {
-      {"OpenSSL", OpenSSL_version(OPENSSL_FULL_VERSION_STRING),
-       origin(reinterpret_cast<const void*>(&OpenSSL_version))},
+  std::vector<LinkedLibrary> out = {
+      {"OpenSSL", OpenSSL_version(OPENSSL_FULL_VERSION_STRING), origin(reinterpret_cast<const void*>(&OpenSSL_version))},
       {"Poco", pocoVersion(), origin(reinterpret_cast<const void*>(&Poco::Environment::libraryVersion))},
       {"SQLite", sqlite3_libversion(), origin(reinterpret_cast<const void*>(&sqlite3_libversion))},
       {"Lua", LUA_VERSION_MAJOR "." LUA_VERSION_MINOR "." LUA_VERSION_RELEASE,
        origin(reinterpret_cast<const void*>(&lua_version))},
   };
+  const char* packages[] = {KEYTURN_PACKAGE_OPENSSL, KEYTURN_PACKAGE_POCO, KEYTURN_PACKAGE_SQLITE, KEYTURN_PACKAGE_LUA};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i].version = versionOf(out[i].version, out[i].from, packages[i]);
+  return out;
 }
 
 std::string linkedLibrariesJson(const std::vector<LinkedLibrary>& libraries) {

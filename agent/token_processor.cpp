@@ -170,6 +170,12 @@ Status TokenProcessor::processInbox(const AcceptedBundle& bundle, const DeviceFa
   if (Status s = flushUnrecorded(); !s) return s;
   auto tokens = state_.inbox();
   if (!tokens) return tokens.status();
+  // The policy worker is released when the agent idles; a worker that cannot start again
+  // now (fork or descriptor limits) must not become a policy_error refusal of approved
+  // tokens: they stay in the inbox for the next round.
+  if (!tokens.value().empty())
+    if (Status s = bundle.engine->startWorker(); !s)
+      return Status::fail("policy_unavailable", "the policy worker cannot start: " + s.detail());
   for (const auto& t : tokens.value()) {
     auto v = process(t, bundle, facts);
     if (!v) return v.status();

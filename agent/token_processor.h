@@ -49,7 +49,8 @@ class TokenProcessor {
   // Decides every inbox token, in arrival order, against `bundle` and this device's
   // `facts`; runs the accepted ones. Tokens that may pass later (not_yet_valid,
   // bundle_stale while their window is open) stay in the inbox. Fails "io" at the first
-  // storage failure, leaving the undecided tokens in the inbox.
+  // storage failure, and "policy_unavailable" when the policy worker cannot be started,
+  // leaving the undecided tokens in the inbox.
   Status processInbox(const AcceptedBundle& bundle, const DeviceFacts& facts);
 
   // One token (exposed for tests).

@@ -96,6 +96,12 @@ class PolicyEngine::Impl {
     std::lock_guard<std::mutex> lock(mu_);
     worker_.stop();
   }
+  Status ensureRunning() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (worker_.alive()) return Status::ok();
+    auto started = worker_.start();  // same sources, so the same infos_
+    return started ? Status::ok() : started.status();
+  }
   bool running() {
     std::lock_guard<std::mutex> lock(mu_);
     return worker_.alive();
@@ -203,6 +209,8 @@ PolicyDecision PolicyEngine::evaluate(const PolicyRequest& req, const DeviceFact
 const std::vector<PolicyInfo>& PolicyEngine::policies() const { return impl_->infos(); }
 
 void PolicyEngine::releaseWorker() const { impl_->release(); }
+
+Status PolicyEngine::startWorker() const { return impl_->ensureRunning(); }
 
 bool PolicyEngine::workerRunning() const { return impl_->running(); }
 

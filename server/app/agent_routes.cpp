@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <set>
 
 #include "app/auth.h"
 #include "app/device_auth.h"
@@ -347,14 +348,16 @@ void results(ServerContext &context, HTTPServerRequest &request,
 }
 
 // The agent's `libraries` (docs/agent.md "Reported versions"): at most 16 entries of
-// exactly {name 1..32, version 1..64, from 1..256 characters}, written back in that
-// form. Not facts: policies never see them.
+// exactly {name 1..32, version 1..64, from 1..256 characters}, no control characters
+// (the CLI prints them to a terminal), names distinct; written back in that form. Not
+// facts: policies never see them.
 std::string checkedLibrariesJson(const Poco::JSON::Object &body) {
   auto list = json::getArray(body, "libraries", "body");
   if (!list)
     malformed(list.detail());
   if (list.value()->size() > 16)
     malformed("body member libraries holds at most 16 entries");
+  std::set<std::string> names;
   std::string out = "[";
   for (std::size_t i = 0; i < list.value()->size(); ++i) {
     std::string where = "libraries[" + std::to_string(i) + "]";
@@ -374,6 +377,11 @@ std::string checkedLibrariesJson(const Poco::JSON::Object &body) {
       if (text.empty() || json::codePoints(text) > most)
         malformed(where + " member " + key + " must be 1.." + std::to_string(most) +
                   " characters");
+      for (unsigned char c : text)
+        if (c < 0x20 || c == 0x7F)
+          malformed(where + " member " + key + " holds a control character");
+      if (std::string_view(key) == "name" && !names.insert(text).second)
+        malformed(where + " names " + text + " again");
       out += sep + json::quote(key) + ":" + json::quote(text);
       sep = ",";
     }

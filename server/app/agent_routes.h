@@ -27,7 +27,8 @@ namespace keyturn::server {
 
 inline constexpr int kDefaultPollSeconds = 25;
 inline constexpr int kMaxPollSeconds = 30;
-inline constexpr std::size_t kMaxFactsBytes = 16 * 1024;
+// 16 KiB of facts and versions, and as much again for the agent's `libraries`.
+inline constexpr std::size_t kMaxFactsBytes = 32 * 1024;
 inline constexpr std::size_t kMaxResultsBytes = 1024 * 1024;
 inline constexpr std::size_t kMaxResultOutputChars = 64 * 1024;
 

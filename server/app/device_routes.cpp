@@ -133,6 +133,18 @@ void removeDevice(ServerContext &context, HTTPServerRequest &request,
            "{\"device\":" + json::quote(id) + ",\"removed\":true}");
 }
 
+// The stored list as an array, written again by the JSON writer: only the facts route
+// writes it, after checking it, but a row that does not parse (edited by hand) must not
+// break every device listing; it shows as null.
+std::string librariesOf(const DeviceRecord &d) {
+  if (!d.agentLibrariesJson)
+    return "null";
+  auto parsed = json::parse(*d.agentLibrariesJson);
+  if (!parsed || !parsed.value().isArray())
+    return "null";
+  return json::stringify(parsed.value());
+}
+
 } // namespace
 
 std::string deviceJson(const DeviceRecord &d) {
@@ -157,8 +169,7 @@ std::string deviceJson(const DeviceRecord &d) {
          ",\"agent_version\":" +
          (d.agentVersion ? json::quote(*d.agentVersion) : std::string("null")) +
          ",\"bundle_version\":" + optionalTime(d.bundleVersion) +
-         ",\"agent_libraries\":" +
-         (d.agentLibrariesJson ? *d.agentLibrariesJson : std::string("null")) +
+         ",\"agent_libraries\":" + librariesOf(d) +
          ",\"groups\":" + groups + ",\"tags\":" + tags +
          ",\"facts\":" + json::stringify(facts) + "}";
 }

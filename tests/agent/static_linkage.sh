@@ -26,9 +26,13 @@ done < <(nm -D --defined-only "$agent" | awk '$2 != "u" {print $3}')
 # And the agent says so to its administrator: `keyturn-agent version` reports OpenSSL and
 # Poco as built in, so a security team knows an advisory needs a new agent.
 version=$("$agent" version -o json) || { echo "FAIL: $agent version exited $?"; fail=1; }
-for lib in OpenSSL Poco SQLite Lua; do
-  grep -q "{\"name\":\"$lib\",\"version\":\"[^\"]*\",\"from\":\"keyturn-agent\"}" <<<"$version" \
-    || { echo "FAIL: keyturn-agent version does not report $lib as built in: $version"; fail=1; }
+# Each with the Debian package version it was built from, revision included (advisories
+# name those).
+for pair in OpenSSL:libssl-dev Poco:libpoco-dev SQLite:libsqlite3-dev Lua:liblua5.4-dev; do
+  lib=${pair%%:*} package=${pair#*:}
+  want=$(dpkg-query -W -f='${Version}' "$package")
+  grep -qF "{\"name\":\"$lib\",\"version\":\"$want\",\"from\":\"keyturn-agent\"}" <<<"$version" \
+    || { echo "FAIL: keyturn-agent version does not report $lib $want ($package) as built in: $version"; fail=1; }
 done
 exported=$(nm -D --defined-only "$agent" | wc -l)
 [ "$exported" -gt 0 ] || { echo "FAIL: $agent exports nothing to its plugins"; fail=1; }

@@ -1,6 +1,9 @@
 // Token processing and exactly-once (PROTOCOL.md sections 5 and 7) against a fake runner
 // that counts executions: the gate's verdicts, journaling before execution, re-sent
 // tokens, crash recovery of idempotent and non-idempotent actions.
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <functional>
 #include <map>
@@ -328,4 +331,36 @@ TEST_CASE("a re-sent token that is journaled already downloads nothing", "[agent
   CHECK(f.runner.prepares.empty());
   CHECK(f.runner.runs.empty());
   CHECK(f.state->inbox()->empty());
+}
+
+TEST_CASE("approved tokens stay in the inbox, not refused, while the policy worker cannot start",
+          "[agent][exactly-once]") {
+  Fixture f;
+  // The agent releases its worker when idle; the next round must start one again.
+  f.bundle->engine->releaseWorker();
+  REQUIRE(f.state->addToInbox(f.token(), f.now));
+  // No descriptor left for the worker's socket pair: every one below the limit is taken.
+  int lowestFree = ::dup(0);
+  REQUIRE(lowestFree >= 0);
+  ::close(lowestFree);
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowestFree);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  Status blocked = f.processor->processInbox(*f.bundle, f.facts);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+
+  CHECK(blocked.reason() == "policy_unavailable");
+  CHECK_THAT(blocked.detail(), Catch::Contains("policy worker cannot start"));
+  CHECK(f.runner.runs.empty());
+  CHECK(f.results().empty());             // nothing reported: not refused
+  CHECK(f.state->inbox()->size() == 1);   // kept for the next round
+  CHECK_FALSE(f.journal->isConsumed("r-0001"));
+
+  // Next round, the worker starts and the token runs once.
+  REQUIRE(f.processor->processInbox(*f.bundle, f.facts));
+  CHECK(f.runner.runs["r-0001"] == 1);
+  REQUIRE(f.results().size() == 1);
+  CHECK(f.results()[0].state == "succeeded");
 }

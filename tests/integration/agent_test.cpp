@@ -287,6 +287,8 @@ TEST_CASE(
     std::string from = lib->getValue<std::string>("from");
     INFO(name << " " << version << " from " << from);
     REQUIRE(expected.count(name) == 1);
+    // The upstream version; a built-in copy adds the Debian revision it was built from
+    // ("3.0.19-1~deb12u2", checked against dpkg by the static linkage test).
     CHECK(version.rfind(expected[name], 0) == 0);
     // Built in, or a shared library file that exists.
     CHECK((from == "keyturn-agent" || (!from.empty() && from.front() == '/' && fs::exists(from))));
@@ -295,7 +297,7 @@ TEST_CASE(
   auto text = agentCommand({"version"});
   REQUIRE(text.exit == 0);
   CHECK_THAT(text.out, Catch::StartsWith(std::string("keyturn-agent ") + KEYTURN_PROJECT_VERSION + "\n"));
-  CHECK_THAT(text.out, Catch::Contains("  OpenSSL " + expected["OpenSSL"] + " ("));
+  CHECK_THAT(text.out, Catch::Contains("  OpenSSL " + expected["OpenSSL"]));  // then a revision if built in
 
   auto bad = agentCommand({"version", "-o", "yaml"});
   CHECK(bad.exit == 2);

@@ -227,11 +227,11 @@ TEST_CASE("the libraries an agent reports with its versions are shown per device
   ApiServer s;
   EnrolledAgent a = s.enroll("laptop-9");
   const std::string versions = "\"agent_version\":\"0.1.0\",\"bundle_version\":1";
-  auto put = s.agent(a, "PUT", "/api/v1/agent/facts",
-                     "{" + versions +
-                         ",\"libraries\":[{\"name\":\"OpenSSL\",\"version\":\"3.0.19\",\"from\":\"keyturn-agent\"},"
-                         "{\"from\":\"/lib/x86_64-linux-gnu/libsqlite3.so.0\",\"version\":\"3.40.1\",\"name\":\"SQLite\"}]}");
-  REQUIRE(put.status == 204);
+  const std::string twoLibraries =
+      "{" + versions +
+      ",\"libraries\":[{\"name\":\"OpenSSL\",\"version\":\"3.0.19\",\"from\":\"keyturn-agent\"},"
+      "{\"from\":\"/lib/x86_64-linux-gnu/libsqlite3.so.0\",\"version\":\"3.40.1\",\"name\":\"SQLite\"}]}";
+  REQUIRE(s.agent(a, "PUT", "/api/v1/agent/facts", twoLibraries).status == 204);
   auto d = parseBody(s.sendAs(s.aliceSession, "GET", "/api/v1/devices/laptop-9"));
   auto libs = d->getArray("agent_libraries");
   REQUIRE(libs);
@@ -260,9 +260,31 @@ TEST_CASE("the libraries an agent reports with its versions are shown per device
   refused("{" + versions + ",\"libraries\":[{\"name\":\"Lua\",\"version\":\"" + std::string(65, '5') +
               "\",\"from\":\"x\"}]}",
           "version must be 1..64");
+  refused("{" + versions + ",\"libraries\":[{\"name\":\"Lua\",\"version\":5.4,\"from\":\"x\"}]}", "version");
+  refused("{" + versions + ",\"libraries\":[{\"name\":null,\"version\":\"1\",\"from\":\"x\"}]}", "name");
+  refused("{" + versions + ",\"libraries\":[{\"name\":\"Lua\",\"version\":\"5.4\\u001b[31m\",\"from\":\"x\"}]}",
+          "libraries[0] member version holds a control character");
+  refused("{" + versions +
+              ",\"libraries\":[{\"name\":\"Lua\",\"version\":\"1\",\"from\":\"x\"},"
+              "{\"name\":\"Lua\",\"version\":\"2\",\"from\":\"y\"}]}",
+          "libraries[1] names Lua again");
+  // Lengths count characters, not bytes: 32 two-byte characters are a valid name.
+  std::string wide;
+  for (int i = 0; i < 32; ++i) wide += "\xc3\xa9";
   std::string many;
   for (int i = 0; i < 17; ++i) many += std::string(i ? "," : "") + "{\"name\":\"L\",\"version\":\"1\",\"from\":\"x\"}";
   refused("{" + versions + ",\"libraries\":[" + many + "]}", "at most 16");
+  refused("{" + versions + ",\"libraries\":[{\"name\":\"" + wide + "\\u00e9\",\"version\":\"1\",\"from\":\"x\"}]}",
+          "name must be 1..32");
+  auto accepted = s.agent(a, "PUT", "/api/v1/agent/facts",
+                          "{" + versions + ",\"libraries\":[{\"name\":\"" + wide + "\",\"version\":\"1\",\"from\":\"x\"}]}");
+  CHECK(accepted.status == 204);
+  CHECK(parseBody(s.sendAs(s.aliceSession, "GET", "/api/v1/devices/laptop-9"))
+            ->getArray("agent_libraries")
+            ->getObject(0)
+            ->getValue<std::string>("name") == wide);
+  // Put the two-entry list back for what follows.
+  REQUIRE(s.agent(a, "PUT", "/api/v1/agent/facts", twoLibraries).status == 204);
   // Refused reports changed nothing.
   auto after = parseBody(s.sendAs(s.aliceSession, "GET", "/api/v1/devices/laptop-9"));
   CHECK(after->getArray("agent_libraries")->size() == 2);
@@ -271,4 +293,11 @@ TEST_CASE("the libraries an agent reports with its versions are shown per device
   // the coordinator shows no list rather than one this program no longer runs with.
   REQUIRE(s.agent(a, "PUT", "/api/v1/agent/facts", "{" + versions + "}").status == 204);
   CHECK(parseBody(s.sendAs(s.aliceSession, "GET", "/api/v1/devices/laptop-9"))->isNull("agent_libraries"));
+
+  // A stored list that does not parse (a row edited by hand) shows as null and does not
+  // break the device listing.
+  REQUIRE(s.openStore()->setDeviceVersions("laptop-9", "0.1.0", 1, "[{\"name\":"));
+  auto list = s.sendAs(s.aliceSession, "GET", "/api/v1/devices");
+  REQUIRE(list.status == 200);
+  CHECK(parseBody(list)->getArray("devices")->getObject(0)->isNull("agent_libraries"));
 }

@@ -117,6 +117,11 @@ class PolicyEngine {
   // same sources (as after a worker killed at a limit). For a caller idle most of the
   // time: the agent releases it after its token work, so an idle agent is one process.
   void releaseWorker() const;
+  // Starts a worker now if none runs (evaluate() would on demand). evaluate() reports a
+  // worker that cannot start (fork or socket limits) as policy_error, a refusal; a caller
+  // that would rather keep its work for later (the agent keeps its tokens in the inbox)
+  // calls this first and stops on failure.
+  Status startWorker() const;
   // True while a worker process runs (tests, status).
   bool workerRunning() const;
 
