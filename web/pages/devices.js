@@ -49,7 +49,7 @@ async function list(main) {
       h('td', {}, d.groups.join(', ')),
       h('td', {}, d.last_seen ? [timeEl(d.last_seen), h('div', { class: 'muted' }, fmtRelative(d.last_seen))] : h('span', { class: 'muted' }, 'never')),
       h('td', { class: 'bundle-version' }, bundleOf(d)),
-      h('td', { class: 'agent-version' }, agentOf(d)),
+      h('td', { class: 'agent-version' }, agentOf(d), opensslOf(d)),
       h('td', {}, timeEl(d.enrolled_at))))))));
 }
 
@@ -57,6 +57,13 @@ async function list(main) {
 // (null until it does: an agent not yet started, or an older one).
 function bundleOf(d) {
   return d.bundle_version ? `v${d.bundle_version}` : h('span', { class: 'muted' }, 'not reported');
+}
+
+// Under the agent version in the list: the OpenSSL it runs with (the library advisories
+// name most); the device page lists them all.
+function opensslOf(d) {
+  const ssl = Array.isArray(d.agent_libraries) ? d.agent_libraries.find((l) => l.name === 'OpenSSL') : null;
+  return ssl ? h('div', { class: 'muted openssl' }, `OpenSSL ${ssl.version}`) : null;
 }
 
 function agentOf(d) {
