@@ -26,6 +26,18 @@ std::string requestIdOf(const std::string& tokenBytes) {
   return id && validRequestId(id.value()) ? id.value() : "";
 }
 
+// True when a policy of `bundle` matches the token's action, so deciding it evaluates
+// policies in the worker. A token that does not parse needs none: the gate refuses it
+// before the policy step.
+bool needsPolicyWorker(const std::string& tokenBytes, const AcceptedBundle& bundle) {
+  auto parsed = parseToken(tokenBytes);
+  if (!parsed) return false;
+  for (const auto& policy : bundle.engine->policies())
+    for (const auto& pattern : policy.actions)
+      if (policyActionMatches(pattern, parsed->payload.action)) return true;
+  return false;
+}
+
 // The issuer window's end (kt.exp) of a parsed token with exactly one issuer signature.
 std::int64_t windowEnd(const Token& token) {
   std::int64_t end = 0;
@@ -170,17 +182,22 @@ Status TokenProcessor::processInbox(const AcceptedBundle& bundle, const DeviceFa
   if (Status s = flushUnrecorded(); !s) return s;
   auto tokens = state_.inbox();
   if (!tokens) return tokens.status();
-  // The policy worker is released when the agent idles; a worker that cannot start again
-  // now (fork or descriptor limits) must not become a policy_error refusal of approved
-  // tokens: they stay in the inbox for the next round.
-  if (!tokens.value().empty())
-    if (Status s = bundle.engine->startWorker(); !s)
-      return Status::fail("policy_unavailable", "the policy worker cannot start: " + s.detail());
+  // The policy worker is released when the agent idles. A token whose action a policy
+  // matches needs it started again; if it cannot start now (fork or descriptor limits),
+  // that token stays in the inbox for the next round rather than becoming a policy_error
+  // refusal of an approved action. Tokens no policy matches need no worker and go on.
+  Status unavailable = Status::ok();
   for (const auto& t : tokens.value()) {
+    if (needsPolicyWorker(t.token, bundle)) {
+      if (Status s = bundle.engine->startWorker(); !s) {
+        unavailable = Status::fail("policy_unavailable", "the policy worker cannot start: " + s.detail());
+        continue;
+      }
+    }
     auto v = process(t, bundle, facts);
     if (!v) return v.status();
   }
-  return Status::ok();
+  return unavailable;
 }
 
 Result<TokenProcessor::Verdict> TokenProcessor::process(const InboxToken& t, const AcceptedBundle& bundle,

@@ -49,8 +49,9 @@ class TokenProcessor {
   // Decides every inbox token, in arrival order, against `bundle` and this device's
   // `facts`; runs the accepted ones. Tokens that may pass later (not_yet_valid,
   // bundle_stale while their window is open) stay in the inbox. Fails "io" at the first
-  // storage failure, and "policy_unavailable" when the policy worker cannot be started,
-  // leaving the undecided tokens in the inbox.
+  // storage failure, leaving the undecided tokens in the inbox; and "policy_unavailable"
+  // after deciding the rest when the policy worker could not be started for a token
+  // whose action a policy matches (that token stays in the inbox).
   Status processInbox(const AcceptedBundle& bundle, const DeviceFacts& facts);
 
   // One token (exposed for tests).

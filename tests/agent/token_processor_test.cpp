@@ -364,3 +364,35 @@ TEST_CASE("approved tokens stay in the inbox, not refused, while the policy work
   REQUIRE(f.results().size() == 1);
   CHECK(f.results()[0].state == "succeeded");
 }
+
+TEST_CASE("a token no policy matches runs while the policy worker cannot start, and a protected one waits",
+          "[agent][exactly-once]") {
+  Fixture f;
+  f.bundle->engine->releaseWorker();
+  TokenSpec unprotected;  // script.run: no fixture policy matches it
+  unprotected.id = "r-script";
+  unprotected.action = "script.run";
+  unprotected.paramsJson = "{}";
+  unprotected.approvers = {};
+  REQUIRE(f.state->addToInbox(f.token(), f.now));  // device.wipe: a policy matches
+  REQUIRE(f.state->addToInbox(f.token(unprotected), f.now));
+  int lowestFree = ::dup(0);
+  REQUIRE(lowestFree >= 0);
+  ::close(lowestFree);
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowestFree);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  Status blocked = f.processor->processInbox(*f.bundle, f.facts);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+
+  CHECK(blocked.reason() == "policy_unavailable");
+  CHECK(f.runner.runs["r-script"] == 1);  // needed no worker
+  CHECK(f.runner.runs.count("r-0001") == 0);
+  auto inbox = f.state->inbox();
+  REQUIRE(inbox->size() == 1);  // the wipe, for the next round
+  REQUIRE(f.processor->processInbox(*f.bundle, f.facts));
+  CHECK(f.runner.runs["r-0001"] == 1);
+  CHECK(f.results().size() == 2);
+}
