@@ -18,6 +18,7 @@
 #include "keyturn/json.h"
 #include "keyturn/token.h"
 #include "artifact_fetcher.h"
+#include "linked_libraries.h"
 #include "plugin_host.h"
 #include "posix_platform.h"
 
@@ -25,8 +26,6 @@ namespace keyturn::agent {
 namespace {
 
 constexpr std::size_t kMaxResultsBody = 1000 * 1000;
-// The program version (CMake's project version) reported with the facts.
-constexpr const char* kAgentVersion = KEYTURN_AGENT_VERSION;
 
 std::int64_t now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -422,7 +421,7 @@ bool AgentDaemon::reportResults() {
 
 bool AgentDaemon::sendFacts() {
   auto reply = client_->send("PUT", "/api/v1/agent/facts",
-                             agentReportJson(facts_, detected_.hostname, kAgentVersion, bundle_->bundle.version));
+                             agentReportJson(facts_, detected_.hostname, agentProgramVersion(), bundle_->bundle.version));
   if (!reply) {
     log_.warn("coordinator unreachable", {LogField::str("detail", reply.detail())});
     return false;

@@ -46,6 +46,8 @@ std::string pocoVersion() {
 
 }  // namespace
 
+const char* agentProgramVersion() { return KEYTURN_AGENT_VERSION; }
+
 std::vector<LinkedLibrary> linkedLibraries() {
   std::vector<LinkedLibrary> out = {
       {"OpenSSL", OpenSSL_version(OPENSSL_FULL_VERSION_STRING), origin(reinterpret_cast<const void*>(&OpenSSL_version))},

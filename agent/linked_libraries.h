@@ -19,6 +19,9 @@ struct LinkedLibrary {
   std::string from;
 };
 
+// This program's own version (CMake's project version).
+const char* agentProgramVersion();
+
 std::vector<LinkedLibrary> linkedLibraries();
 
 // [{"name":...,"version":...,"from":...},...]

@@ -31,11 +31,7 @@ std::string requestIdOf(const std::string& tokenBytes) {
 // before the policy step.
 bool needsPolicyWorker(const std::string& tokenBytes, const AcceptedBundle& bundle) {
   auto parsed = parseToken(tokenBytes);
-  if (!parsed) return false;
-  for (const auto& policy : bundle.engine->policies())
-    for (const auto& pattern : policy.actions)
-      if (policyActionMatches(pattern, parsed->payload.action)) return true;
-  return false;
+  return parsed && bundle.engine->protects(parsed->payload.action);
 }
 
 // The issuer window's end (kt.exp) of a parsed token with exactly one issuer signature.

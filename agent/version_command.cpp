@@ -24,11 +24,11 @@ int versionCommand(int argc, char** argv) {
   if (format != "text" && format != "json") return usageError(Error{"usage", "-o must be text or json"});
   auto libs = linkedLibraries();
   if (format == "json") {
-    std::cout << "{\"agent\":" << json::quote(KEYTURN_AGENT_VERSION) << ",\"libraries\":" << linkedLibrariesJson(libs)
+    std::cout << "{\"agent\":" << json::quote(agentProgramVersion()) << ",\"libraries\":" << linkedLibrariesJson(libs)
               << "}" << std::endl;
     return 0;
   }
-  std::cout << "keyturn-agent " << KEYTURN_AGENT_VERSION << "\n";
+  std::cout << "keyturn-agent " << agentProgramVersion() << "\n";
   for (const auto& l : libs)
     std::cout << "  " << l.name << " " << l.version << " ("
               << (l.from == "keyturn-agent" ? "built into keyturn-agent" : l.from) << ")\n";

@@ -92,6 +92,17 @@ class PolicyEngine::Impl {
 
   PolicyDecision evaluate(const PolicyRequest& req, const DeviceFacts& device);
   const std::vector<PolicyInfo>& infos() const { return infos_; }
+  // The indexes of the policies whose actions match `action`, in bundle order.
+  std::vector<std::uint32_t> matching(const std::string& action) const {
+    std::vector<std::uint32_t> out;
+    for (std::size_t i = 0; i < infos_.size(); ++i)
+      for (const auto& pattern : infos_[i].actions)
+        if (policyActionMatches(pattern, action)) {
+          out.push_back(static_cast<std::uint32_t>(i));
+          break;
+        }
+    return out;
+  }
   void release() {
     std::lock_guard<std::mutex> lock(mu_);
     worker_.stop();
@@ -117,15 +128,7 @@ class PolicyEngine::Impl {
 
 PolicyDecision PolicyEngine::Impl::evaluate(const PolicyRequest& req, const DeviceFacts& device) {
   PolicyDecision d;
-  std::vector<std::uint32_t> matching;
-  for (std::size_t i = 0; i < infos_.size(); ++i) {
-    for (const auto& pattern : infos_[i].actions) {
-      if (policyActionMatches(pattern, req.action)) {
-        matching.push_back(static_cast<std::uint32_t>(i));
-        break;
-      }
-    }
-  }
+  std::vector<std::uint32_t> matching = this->matching(req.action);
   if (matching.empty()) return d;  // no policy: no approvals needed
 
   auto params = encodeParams(req.paramsJson);
@@ -207,6 +210,8 @@ PolicyDecision PolicyEngine::evaluate(const PolicyRequest& req, const DeviceFact
 }
 
 const std::vector<PolicyInfo>& PolicyEngine::policies() const { return impl_->infos(); }
+
+bool PolicyEngine::protects(const std::string& action) const { return !impl_->matching(action).empty(); }
 
 void PolicyEngine::releaseWorker() const { impl_->release(); }
 

@@ -377,9 +377,8 @@ std::string checkedLibrariesJson(const Poco::JSON::Object &body) {
       if (text.empty() || json::codePoints(text) > most)
         malformed(where + " member " + key + " must be 1.." + std::to_string(most) +
                   " characters");
-      for (unsigned char c : text)
-        if (c < 0x20 || c == 0x7F)
-          malformed(where + " member " + key + " holds a control character");
+      if (hasControlCharacter(text))
+        malformed(where + " member " + key + " holds a control character");
       if (std::string_view(key) == "name" && !names.insert(text).second)
         malformed(where + " names " + text + " again");
       out += sep + json::quote(key) + ":" + json::quote(text);

@@ -35,10 +35,9 @@ std::optional<std::string> textFilter(HTTPServerRequest &request,
   if (v->empty() || v->size() > 256)
     throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "malformed",
                     "query parameter " + name + " must be 1 to 256 characters");
-  for (unsigned char c : *v)
-    if (c < 0x20 || c == 0x7f)
-      throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "malformed",
-                      "query parameter " + name + " holds a control character");
+  if (hasControlCharacter(*v))
+    throw HttpError(HTTPResponse::HTTP_BAD_REQUEST, "malformed",
+                    "query parameter " + name + " holds a control character");
   return v;
 }
 

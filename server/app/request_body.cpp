@@ -123,6 +123,13 @@ queryParam(const Poco::Net::HTTPServerRequest &request,
   return std::nullopt;
 }
 
+bool hasControlCharacter(std::string_view text) {
+  for (unsigned char c : text)
+    if (c < 0x20 || c == 0x7f)
+      return true;
+  return false;
+}
+
 std::int64_t queryInteger(const Poco::Net::HTTPServerRequest &request,
                           const std::string &name, std::int64_t fallback,
                           std::int64_t min, std::int64_t max) {

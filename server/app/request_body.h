@@ -37,6 +37,10 @@ std::optional<std::string> optionalString(const Poco::JSON::Object &o,
 std::optional<std::int64_t> optionalInteger(const Poco::JSON::Object &o,
                                             const std::string &key);
 
+// True when `text` holds an ASCII control character (below 0x20, or DEL): text the CLI
+// prints to an admin's terminal must not carry escape sequences.
+bool hasControlCharacter(std::string_view text);
+
 // A query parameter, or nullopt when absent.
 std::optional<std::string>
 queryParam(const Poco::Net::HTTPServerRequest &request,

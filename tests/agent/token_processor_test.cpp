@@ -87,6 +87,23 @@ struct Fixture {
   std::unique_ptr<TokenProcessor> processor;
 };
 
+// Runs `work` with no file descriptor left to open (RLIMIT_NOFILE at the lowest free
+// one, so every descriptor below the limit is taken): a policy worker cannot get its
+// socket pair. The limit is restored before returning.
+Status withoutFreeDescriptor(const std::function<Status()>& work) {
+  int lowestFree = ::dup(0);
+  REQUIRE(lowestFree >= 0);
+  ::close(lowestFree);
+  rlimit saved{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowestFree);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  Status result = work();
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+  return result;
+}
+
 Execution crashed(const std::string& id, const std::string& action, bool idempotent, std::int64_t windowEnd) {
   Execution e;
   e.requestId = id;
@@ -339,17 +356,7 @@ TEST_CASE("approved tokens stay in the inbox, not refused, while the policy work
   // The agent releases its worker when idle; the next round must start one again.
   f.bundle->engine->releaseWorker();
   REQUIRE(f.state->addToInbox(f.token(), f.now));
-  // No descriptor left for the worker's socket pair: every one below the limit is taken.
-  int lowestFree = ::dup(0);
-  REQUIRE(lowestFree >= 0);
-  ::close(lowestFree);
-  rlimit saved{};
-  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
-  rlimit tight = saved;
-  tight.rlim_cur = static_cast<rlim_t>(lowestFree);
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
-  Status blocked = f.processor->processInbox(*f.bundle, f.facts);
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+  Status blocked = withoutFreeDescriptor([&] { return f.processor->processInbox(*f.bundle, f.facts); });
 
   CHECK(blocked.reason() == "policy_unavailable");
   CHECK_THAT(blocked.detail(), Catch::Contains("policy worker cannot start"));
@@ -376,16 +383,7 @@ TEST_CASE("a token no policy matches runs while the policy worker cannot start, 
   unprotected.approvers = {};
   REQUIRE(f.state->addToInbox(f.token(), f.now));  // device.wipe: a policy matches
   REQUIRE(f.state->addToInbox(f.token(unprotected), f.now));
-  int lowestFree = ::dup(0);
-  REQUIRE(lowestFree >= 0);
-  ::close(lowestFree);
-  rlimit saved{};
-  REQUIRE(::getrlimit(RLIMIT_NOFILE, &saved) == 0);
-  rlimit tight = saved;
-  tight.rlim_cur = static_cast<rlim_t>(lowestFree);
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &tight) == 0);
-  Status blocked = f.processor->processInbox(*f.bundle, f.facts);
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &saved) == 0);
+  Status blocked = withoutFreeDescriptor([&] { return f.processor->processInbox(*f.bundle, f.facts); });
 
   CHECK(blocked.reason() == "policy_unavailable");
   CHECK(f.runner.runs["r-script"] == 1);  // needed no worker

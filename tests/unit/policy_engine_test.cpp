@@ -81,6 +81,8 @@ TEST_CASE("an action no policy matches needs no approvals") {
   CHECK(d.status.isOk());
   CHECK(d.requirements.empty());
   CHECK(d.outcomes.empty());
+  CHECK_FALSE(engine->protects("app.install"));
+  CHECK(engine->protects("device.wipe"));
 }
 
 TEST_CASE("evaluate returning nil leaves the action unprotected") {

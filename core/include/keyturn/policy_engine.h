@@ -112,6 +112,9 @@ class PolicyEngine {
   PolicyDecision evaluate(const PolicyRequest& req, const DeviceFacts& device) const;
 
   const std::vector<PolicyInfo>& policies() const;
+  // True when a policy's actions match `action`: evaluate() then runs policies in the
+  // worker; otherwise it answers "no approvals needed" without one.
+  bool protects(const std::string& action) const;
 
   // Stops the worker process if one runs; the next evaluate() forks a fresh one from the
   // same sources (as after a worker killed at a limit). For a caller idle most of the
